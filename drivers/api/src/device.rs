@@ -1,0 +1,70 @@
+//! Factory and device traits.
+//!
+//! A driver family registers one [`DriverFactory`] in the daemon's static registry list. The daemon
+//! opens each configured device through it and hands the resulting [`Device`] to exactly one actor
+//! thread, which is the only code that ever touches it.
+
+use crate::connection::Connection;
+use crate::error::DriverError;
+use crate::types::{DeviceKind, DeviceSettings, DeviceStatus, PrintDocument, RawPage, ScanRequest};
+
+/// Everything a driver needs to open one configured device.
+#[derive(Debug, Clone)]
+pub struct OpenSpec {
+    /// The station file's device id, for messages only.
+    pub id: String,
+    pub connection: Connection,
+    pub settings: DeviceSettings,
+}
+
+/// A device found by discovery, with the connection string to paste into the station file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Discovered {
+    pub kind: Option<DeviceKind>,
+    pub connection: String,
+    pub description: String,
+}
+
+/// One driver family: which connection schemes it serves, how to find and open its devices.
+pub trait DriverFactory: Send + Sync {
+    /// Short name for diagnostics, e.g. `"sim"`.
+    fn name(&self) -> &'static str;
+    /// Connection schemes this factory opens, e.g. `["sim"]`.
+    fn schemes(&self) -> &'static [&'static str];
+    /// Devices of this family that are attached now. Must not block for long.
+    fn discover(&self) -> Vec<Discovered>;
+    /// Opens a device. `NotFound` means "try again later"; other errors are configuration faults.
+    fn open(&self, spec: &OpenSpec) -> Result<Box<dyn Device>, DriverError>;
+}
+
+/// An open device. Optional capabilities are reached through `as_*`.
+pub trait Device: Send {
+    fn kind(&self) -> DeviceKind;
+    /// Asks the device for its live status. Errors mean the device is gone (see
+    /// [`DriverError::status_reason`]).
+    fn status(&mut self) -> Result<DeviceStatus, DriverError>;
+    fn as_scanner(&mut self) -> Option<&mut dyn Scanner> {
+        None
+    }
+    fn as_printer(&mut self) -> Option<&mut dyn Printer> {
+        None
+    }
+}
+
+/// A document scanner. One batch at a time: `start_batch`, then `next_page` until `Ok(None)`.
+pub trait Scanner {
+    fn start_batch(&mut self, request: &ScanRequest) -> Result<(), DriverError>;
+    /// The next page, or `None` when the feeder is empty after at least one page (or the flatbed
+    /// page is done). An empty feeder before the first page is `Fault { reason: FeederEmpty }`.
+    /// A fault mid-batch leaves the batch open: the caller may call `next_page` again once the
+    /// clerk has cleared it (continue after a jam).
+    fn next_page(&mut self) -> Result<Option<RawPage>, DriverError>;
+    /// Ends the batch (also after an error). Must not block for long.
+    fn end_batch(&mut self);
+}
+
+/// A printer.
+pub trait Printer {
+    /// Sends a whole document and returns once the device has accepted it.
+    fn print(&mut self, document: &PrintDocument) -> Result<(), DriverError>;
+}

@@ -1,0 +1,188 @@
+//! Start-up and serving: turns a resolved [`Station`] into running services and an HTTP server.
+//!
+//! `main` and the integration tests both go through [`Agent::bind`] and [`Agent::serve`]; tests
+//! bind `127.0.0.1:0`.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use counter_agent_driver_sim::{SimControl, SimFactory};
+use tokio::net::TcpListener;
+
+use crate::api::ratelimit::{Rate, RateLimiter};
+use crate::api::{AppInner, AppState, MAX_PRINT_BODY};
+use crate::auth::{Audit, Pairings, Tickets, Tokens};
+use crate::config::Station;
+use crate::devices::{DeviceInfo, DeviceStartError, Devices, Registry, StatusListener};
+use crate::events::{EventBody, EventBus};
+use crate::print::{PrintError, PrintService};
+use crate::scan::ScanService;
+use crate::store::{Store, StoreError};
+
+/// Connection schemes this build has drivers for. The station file refuses the others.
+pub const SUPPORTED_SCHEMES: &[&str] = &["sim"];
+
+/// The static list of driver factories.
+pub fn registry(station: &Station) -> (Registry, SimControl) {
+    let sim = SimFactory::new(station.data_dir.join("sim-output"));
+    let control = sim.control();
+    (Registry::new().with(Arc::new(sim)), control)
+}
+
+/// Knobs that are not in the station file.
+#[derive(Debug, Clone)]
+pub struct AgentOptions {
+    /// Demo mode: the agent's own pages may call the API.
+    pub demo: bool,
+    /// How often device actors poll status.
+    pub poll_interval: Duration,
+    /// Scans are deleted this long after they started.
+    pub scan_ttl: Duration,
+    /// Per-origin rate limits: reads and writes.
+    pub read_rate: Rate,
+    pub write_rate: Rate,
+}
+
+impl Default for AgentOptions {
+    fn default() -> AgentOptions {
+        AgentOptions {
+            demo: false,
+            poll_interval: Duration::from_secs(2),
+            scan_ttl: Duration::from_secs(3600),
+            read_rate: Rate { per_second: 2000.0, burst: 4000.0 },
+            write_rate: Rate { per_second: 20.0, burst: 40.0 },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("listen address {0} is not a loopback address — the agent only listens on 127.0.0.1 or ::1")]
+    NotLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source} — is another counter-agent already running? Stop it or choose another port with --listen")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot open the audit log in the data directory: {0}")]
+    Audit(#[source] std::io::Error),
+    #[error("cannot prepare the scan folder in the data directory: {0}")]
+    Scans(#[source] std::io::Error),
+    #[error("cannot start the print queue: {0}")]
+    Prints(#[from] PrintError),
+    #[error(transparent)]
+    Devices(#[from] DeviceStartError),
+}
+
+/// A bound, fully started agent, ready to serve.
+pub struct Agent {
+    listener: TcpListener,
+    state: AppState,
+    sim: SimControl,
+}
+
+impl Agent {
+    /// Binds the listener (loopback only), opens storage and starts every device actor.
+    pub async fn bind(station: Station, options: AgentOptions) -> Result<Agent, StartError> {
+        if !station.listen.ip().is_loopback() {
+            return Err(StartError::NotLoopback(station.listen));
+        }
+        let listener =
+            TcpListener::bind(station.listen).await.map_err(|source| StartError::Bind { addr: station.listen, source })?;
+        let local = listener.local_addr().map_err(|source| StartError::Bind { addr: station.listen, source })?;
+        let store = Store::open(&station.data_dir)?;
+        let events = EventBus::new(store.clone());
+        let tokens = Tokens::load(store.clone())?;
+        let audit = Audit::open(&station.data_dir).map_err(StartError::Audit)?;
+        let (registry, sim) = registry(&station);
+        let listener_events = events.clone();
+        let on_status: StatusListener = Arc::new(move |info: &DeviceInfo, status| {
+            listener_events.publish(
+                None,
+                EventBody::DeviceStatus {
+                    device: info.id.clone(),
+                    state: status.state.as_str().to_string(),
+                    reason: status.reason.map(|r| r.code().to_string()),
+                },
+            );
+        });
+        let infos = station
+            .devices
+            .iter()
+            .map(|d| DeviceInfo {
+                id: d.id.clone(),
+                kind: d.kind,
+                profile_id: d.profile_id.clone(),
+                display_name: d.display_name.clone(),
+                connection: d.connection.clone(),
+                settings: d.settings.clone(),
+            })
+            .collect();
+        let devices = Devices::start(&registry, infos, options.poll_interval, on_status)?;
+        let scans = ScanService::new(devices.clone(), events.clone(), station.data_dir.join("scans"), options.scan_ttl)
+            .map_err(StartError::Scans)?;
+        scans.spawn_sweeper();
+        let prints = PrintService::start(store.clone(), devices.clone(), events.clone(), station.data_dir.join("spool"))?;
+
+        let port = local.port();
+        let self_origin = format!("http://127.0.0.1:{port}");
+        let self_origins = [self_origin.clone(), format!("http://localhost:{port}"), format!("http://[::1]:{port}")];
+        let mut allowed_origins: HashSet<String> = station.allowed_origins.iter().cloned().collect();
+        let self_origin_allowed = options.demo || self_origins.iter().any(|o| allowed_origins.contains(o));
+        if options.demo {
+            allowed_origins.extend(self_origins.iter().cloned());
+        }
+        let allowed_hosts = [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")].into_iter().collect();
+        let state = AppState {
+            inner: Arc::new(AppInner {
+                station_name: station.name.clone(),
+                allowed_origins,
+                allowed_hosts,
+                self_origin,
+                self_origin_allowed,
+                tokens,
+                pairings: Pairings::new(),
+                tickets: Tickets::new(),
+                audit,
+                devices,
+                events,
+                scans,
+                prints,
+                limiter: RateLimiter::new(options.read_rate, options.write_rate),
+                // Denials are audited up to 20 per second per origin, so a flood cannot fill the disk.
+                deny_audit_limiter: RateLimiter::new(Rate { per_second: 20.0, burst: 100.0 }, Rate { per_second: 20.0, burst: 100.0 }),
+                max_print_body: MAX_PRINT_BODY,
+            }),
+        };
+        Ok(Agent { listener, state, sim })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound TCP listener has a local address")
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn self_origin(&self) -> String {
+        self.state.inner.self_origin.clone()
+    }
+
+    /// Fault injection for the simulated devices (demo and tests).
+    pub fn sim_control(&self) -> SimControl {
+        self.sim.clone()
+    }
+
+    pub fn tokens(&self) -> Tokens {
+        self.state.inner.tokens.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then stops the device actors.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let devices = self.state.inner.devices.clone();
+        let router = crate::api::router(self.state);
+        let result = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        devices.shutdown();
+        result
+    }
+}

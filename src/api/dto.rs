@@ -1,0 +1,361 @@
+//! Wire types (JSON DTOs). Separate from domain types: handlers convert at the edge.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use counter_agent_driver_api::{ColorMode, DeviceSettings, DeviceStatus, ScanSource};
+
+use crate::devices::DeviceHandle;
+use crate::print::PrintJob;
+use crate::scan::{PageView, ScanView};
+
+pub fn iso_time(ms: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusDto {
+    /// `ready`, `busy`, `offline` or `error`.
+    pub state: &'static str,
+    /// Why, when not plainly ready: `paper_out`, `cover_open`, `jammed`, `not_found`, …
+    pub reason: Option<&'static str>,
+    /// Vietnamese text for the clerk.
+    pub message: Option<&'static str>,
+}
+
+impl From<DeviceStatus> for StatusDto {
+    fn from(status: DeviceStatus) -> StatusDto {
+        StatusDto {
+            state: status.state.as_str(),
+            reason: status.reason.map(|r| r.code()),
+            message: status.reason.map(|r| r.message_vi()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScannerCapabilities {
+    pub sources: Vec<&'static str>,
+    pub max_dpi: u32,
+    pub default_dpi: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrinterCapabilities {
+    pub paper_width_mm: u32,
+    pub printable_dots: u32,
+    pub dpi: u32,
+    pub cutter: bool,
+    /// `pdf` and/or `escpos`.
+    pub formats: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Capabilities {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scanner: Option<ScannerCapabilities>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub printer: Option<PrinterCapabilities>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceDto {
+    pub id: String,
+    /// `scanner` or `printer`.
+    pub kind: &'static str,
+    pub profile: String,
+    pub display_name: String,
+    /// The connection scheme (`sane`, `ipp`, `usb`, `sim`, …); the full string stays on the PC.
+    pub connection_scheme: &'static str,
+    pub status: StatusDto,
+    pub capabilities: Capabilities,
+}
+
+impl From<&DeviceHandle> for DeviceDto {
+    fn from(handle: &DeviceHandle) -> DeviceDto {
+        let info = handle.info();
+        let capabilities = match &info.settings {
+            DeviceSettings::Scanner(s) => Capabilities {
+                scanner: Some(ScannerCapabilities {
+                    sources: s.sources.iter().map(|s| s.as_str()).collect(),
+                    max_dpi: s.max_dpi,
+                    default_dpi: s.default_dpi,
+                }),
+                printer: None,
+            },
+            DeviceSettings::Printer(p) => Capabilities {
+                scanner: None,
+                printer: Some(PrinterCapabilities {
+                    paper_width_mm: p.paper_width_mm,
+                    printable_dots: p.printable_dots,
+                    dpi: p.dpi,
+                    cutter: p.cutter,
+                    formats: p.formats.iter().map(|f| crate::print::format_name(*f)).collect(),
+                }),
+            },
+        };
+        DeviceDto {
+            id: info.id.clone(),
+            kind: info.kind.as_str(),
+            profile: info.profile_id.clone(),
+            display_name: info.display_name.clone(),
+            connection_scheme: info.connection.scheme(),
+            status: handle.status().into(),
+            capabilities,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceList {
+    pub devices: Vec<DeviceDto>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairingStartRequest {
+    /// Shown on the agent's pairing page, e.g. the clerk's name or the app's name.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Scopes wanted; default `scan`, `print`, `queue-call`. `admin` cannot be paired.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PairingStartResponse {
+    pub pairing_id: String,
+    pub code_length: usize,
+    pub expires_in_s: u64,
+    /// Where the clerk reads the code (on the counter PC).
+    pub pair_page: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairingCompleteRequest {
+    pub pairing_id: String,
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// The bearer token. Shown once; keep it in the web app's storage for this origin.
+    pub token: String,
+    pub token_id: String,
+    pub origin: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketResponse {
+    /// Single-use; pass as `?ticket=` on the WebSocket URL within `expires_in_s`.
+    pub ticket: String,
+    pub expires_in_s: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenDto {
+    pub id: String,
+    pub origin: String,
+    pub scopes: Vec<String>,
+    pub label: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenDto>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceDto {
+    Flatbed,
+    Adf,
+    AdfDuplex,
+}
+
+impl From<SourceDto> for ScanSource {
+    fn from(source: SourceDto) -> ScanSource {
+        match source {
+            SourceDto::Flatbed => ScanSource::Flatbed,
+            SourceDto::Adf => ScanSource::Adf,
+            SourceDto::AdfDuplex => ScanSource::AdfDuplex,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorDto {
+    Auto,
+    Color,
+    Gray,
+    Bw,
+}
+
+impl From<ColorDto> for ColorMode {
+    fn from(color: ColorDto) -> ColorMode {
+        match color {
+            ColorDto::Auto => ColorMode::Auto,
+            ColorDto::Color => ColorMode::Color,
+            ColorDto::Gray => ColorMode::Gray,
+            ColorDto::Bw => ColorMode::Bw,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequestDto {
+    pub device: String,
+    pub source: SourceDto,
+    #[serde(default = "default_color")]
+    pub color: ColorDto,
+    /// Default: the profile's default dpi.
+    #[serde(default)]
+    pub dpi: Option<u32>,
+}
+
+fn default_color() -> ColorDto {
+    ColorDto::Auto
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageDto {
+    /// 1-based.
+    pub index: u32,
+    pub width: u32,
+    pub height: u32,
+    pub dpi: u32,
+    /// `color` or `gray`.
+    pub color: &'static str,
+    pub bytes: u64,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanDto {
+    pub id: String,
+    pub device: String,
+    pub source: &'static str,
+    pub color: &'static str,
+    pub dpi: u32,
+    /// `scanning`, `paused` (fault; `continue` resumes), `completed`, `failed`, `cancelled`.
+    pub state: &'static str,
+    pub reason: Option<String>,
+    pub pages: Vec<PageDto>,
+    pub document_url: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn page_dto(scan_id: &str, page: &PageView) -> PageDto {
+    PageDto {
+        index: page.index,
+        width: page.width,
+        height: page.height,
+        dpi: page.dpi,
+        color: page.color,
+        bytes: page.n_bytes,
+        url: format!("/v1/scans/{scan_id}/pages/{}", page.index),
+    }
+}
+
+impl From<ScanView> for ScanDto {
+    fn from(view: ScanView) -> ScanDto {
+        ScanDto {
+            pages: view.pages.iter().map(|p| page_dto(&view.id, p)).collect(),
+            document_url: format!("/v1/scans/{}/document", view.id),
+            device: view.device,
+            source: view.source.as_str(),
+            color: view.color.as_str(),
+            dpi: view.dpi,
+            state: view.state.as_str(),
+            reason: view.reason,
+            created_at: iso_time(view.created_ms),
+            updated_at: iso_time(view.updated_ms),
+            id: view.id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentQuery {
+    /// Refuse (413 `document_too_large`) when the PDF would be larger.
+    #[serde(default)]
+    pub max_bytes: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrintRequestDto {
+    pub device: String,
+    /// Same key from the same origin → the same job, never a second print.
+    pub idempotency_key: String,
+    /// Base64 PDF (for page printers).
+    #[serde(default)]
+    pub pdf: Option<String>,
+    /// Base64 ESC/POS bytes (for thermal printers).
+    #[serde(default)]
+    pub escpos: Option<String>,
+    /// A template rendered by the agent (arrives with the printing work).
+    #[serde(default)]
+    pub template: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub data: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrintQuery {
+    pub device: String,
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrintDto {
+    pub id: String,
+    pub device: String,
+    /// `queued`, `printing`, `waiting` (printer cannot print now; resumes by itself), `printed`,
+    /// `failed`, `cancelled`.
+    pub state: &'static str,
+    pub reason: Option<String>,
+    pub format: &'static str,
+    pub bytes: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<PrintJob> for PrintDto {
+    fn from(job: PrintJob) -> PrintDto {
+        PrintDto {
+            id: job.id,
+            device: job.device,
+            state: job.state.as_str(),
+            reason: job.reason,
+            format: crate::print::format_name(job.format),
+            bytes: job.n_bytes,
+            created_at: iso_time(job.created_ms),
+            updated_at: iso_time(job.updated_ms),
+        }
+    }
+}
+
+/// One message on the event stream.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDto {
+    /// Increasing; reconnect with `?since=<last seq>` to get what you missed.
+    pub seq: i64,
+    pub at: String,
+    /// `device.status`, `scan.state`, `scan.page`, `print.state`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}

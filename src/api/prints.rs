@@ -1,0 +1,108 @@
+//! Print routes: submit (JSON with base64, or a raw PDF body), state, cancel.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use base64::Engine;
+use counter_agent_driver_api::DocumentFormat;
+
+use super::devices::unknown_device;
+use super::dto::{PrintDto, PrintRequestDto, RawPrintQuery};
+use super::error::{ApiError, ErrorBody, ErrorCode};
+use super::extract::{body_too_large, ApiJson, Authed};
+use super::AppState;
+use crate::auth::Scope;
+use crate::print::{PrintError, SubmitPrint};
+
+fn print_error(error: PrintError) -> ApiError {
+    match error {
+        PrintError::UnknownDevice(id) => unknown_device(&id),
+        PrintError::NotAPrinter { .. } => ApiError::bad_request(ErrorCode::WrongDeviceKind, error.to_string())
+            .hint("print on a device whose kind is printer (GET /v1/devices)"),
+        PrintError::UnsupportedFormat { .. } => ApiError::bad_request(ErrorCode::UnsupportedFormat, error.to_string()),
+        PrintError::InvalidDocument(message) => ApiError::bad_request(ErrorCode::InvalidDocument, message),
+        PrintError::IdempotencyConflict(_) => ApiError::new(StatusCode::CONFLICT, ErrorCode::IdempotencyConflict, error.to_string())
+            .hint("use a new idempotency_key for a new document"),
+        PrintError::NotFound(_) => ApiError::not_found(error.to_string()),
+        PrintError::NotCancellable(_) => ApiError::new(StatusCode::CONFLICT, ErrorCode::JobNotCancellable, error.to_string()),
+        PrintError::Store(error) => ApiError::internal(&error),
+        PrintError::Io(error) => ApiError::internal(&error),
+    }
+}
+
+fn decode_base64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| ApiError::bad_request(ErrorCode::InvalidBase64, format!("`{field}` is not valid base64")))
+}
+
+fn respond(result: Result<(crate::print::PrintJob, bool), PrintError>) -> Result<(StatusCode, Json<PrintDto>), ApiError> {
+    let (job, created) = result.map_err(print_error)?;
+    Ok((if created { StatusCode::ACCEPTED } else { StatusCode::OK }, Json(job.into())))
+}
+
+/// Queues a print job. JSON with exactly one of `pdf`/`escpos` (base64), or a raw
+/// `application/pdf` body with `?device=&idempotency_key=`.
+#[utoipa::path(post, path = "/v1/prints", security(("bearer" = [])), request_body = PrintRequestDto,
+    params(("device" = Option<String>, Query, description = "raw PDF bodies only"),
+           ("idempotency_key" = Option<String>, Query, description = "raw PDF bodies only")),
+    responses((status = 202, body = PrintDto), (status = 200, description = "same idempotency key: the existing job", body = PrintDto),
+              (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn submit(
+    State(app): State<AppState>,
+    auth: Authed,
+    headers: HeaderMap,
+    query: Result<Query<RawPrintQuery>, axum::extract::rejection::QueryRejection>,
+    request: axum::extract::Request,
+) -> Result<(StatusCode, Json<PrintDto>), ApiError> {
+    auth.require(Scope::Print)?;
+    let is_pdf = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.type_() == mime::APPLICATION && m.subtype() == mime::PDF);
+    if is_pdf {
+        let Query(query) = query.map_err(|_| {
+            ApiError::bad_request(ErrorCode::InvalidRequest, "a raw PDF body needs ?device=…&idempotency_key=…")
+        })?;
+        let bytes = axum::body::to_bytes(request.into_body(), app.inner.max_print_body).await.map_err(|_| body_too_large())?;
+        return respond(app.inner.prints.submit(
+            &auth.origin,
+            SubmitPrint { device: query.device, idempotency_key: query.idempotency_key, format: DocumentFormat::Pdf, bytes: Bytes::into(bytes) },
+        ));
+    }
+    let ApiJson(body) = <ApiJson<PrintRequestDto> as axum::extract::FromRequest<AppState>>::from_request(request, &app).await?;
+    let device_exists = app.inner.devices.get(&body.device).is_some();
+    if !device_exists {
+        return Err(unknown_device(&body.device));
+    }
+    let (format, bytes) = match (&body.pdf, &body.escpos, &body.template) {
+        (Some(pdf), None, None) => (DocumentFormat::Pdf, decode_base64("pdf", pdf)?),
+        (None, Some(escpos), None) => (DocumentFormat::EscPos, decode_base64("escpos", escpos)?),
+        (None, None, Some(template)) => {
+            return Err(ApiError::bad_request(ErrorCode::InvalidRequest, format!("unknown template `{template}`"))
+                .hint("this agent has no print templates yet; send `pdf` or `escpos`"));
+        }
+        _ => {
+            return Err(ApiError::bad_request(ErrorCode::InvalidRequest, "send exactly one of `pdf`, `escpos` or `template`"));
+        }
+    };
+    respond(app.inner.prints.submit(&auth.origin, SubmitPrint { device: body.device, idempotency_key: body.idempotency_key, format, bytes }))
+}
+
+/// A print job's state.
+#[utoipa::path(get, path = "/v1/prints/{id}", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = PrintDto), (status = 404, body = ErrorBody)))]
+pub async fn get(State(app): State<AppState>, auth: Authed, Path(id): Path<String>) -> Result<Json<PrintDto>, ApiError> {
+    auth.require(Scope::Print)?;
+    Ok(Json(app.inner.prints.get(&auth.origin, &id).map_err(print_error)?.into()))
+}
+
+/// Cancels a job that has not started printing.
+#[utoipa::path(delete, path = "/v1/prints/{id}", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = PrintDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cancel(State(app): State<AppState>, auth: Authed, Path(id): Path<String>) -> Result<Json<PrintDto>, ApiError> {
+    auth.require(Scope::Print)?;
+    Ok(Json(app.inner.prints.cancel(&auth.origin, &id).map_err(print_error)?.into()))
+}

@@ -1,0 +1,267 @@
+//! The `counter-agent` command line: `serve`, `check`, `devices`, `token`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use counter_agent::agent::{registry, Agent, AgentOptions, SUPPORTED_SCHEMES};
+use counter_agent::auth::{Scopes, Tokens};
+use counter_agent::config::{self, Overrides, Station};
+use counter_agent::store::Store;
+
+#[derive(Parser)]
+#[command(name = "counter-agent", version, about = "Scanner, printers and queue devices of a counter PC, behind a secure localhost API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Station file. Default: $COUNTER_AGENT_CONFIG, else /etc/counter-agent/station.toml.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (overrides [storage] data_dir).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Listen address (overrides [server] listen); must be loopback.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Run on the built-in simulated devices (no station file needed) and allow the agent's own
+        /// pages to use the API.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Validate the station file and every profile; print every problem.
+    Check {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List the devices attached to this PC, with connection strings for the station file.
+    Devices {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Manage client tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token and print it once on stdout.
+    Create {
+        #[command(flatten)]
+        common: Common,
+        /// The web app's exact origin, e.g. https://motcua.example.gov.vn
+        #[arg(long)]
+        origin: String,
+        /// Comma-separated: scan, print, queue-issue, queue-call, admin.
+        #[arg(long, default_value = "scan,print,queue-issue,queue-call")]
+        scopes: String,
+        #[arg(long, default_value = "created on the command line")]
+        label: String,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+}
+
+fn config_path(common: &Common) -> PathBuf {
+    common
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("COUNTER_AGENT_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/etc/counter-agent/station.toml"))
+}
+
+/// Loads the station file, printing warnings; errors are printed and turned into a failure.
+fn load(common: &Common, listen: Option<SocketAddr>) -> anyhow::Result<Station> {
+    let path = config_path(common);
+    let overrides = Overrides { listen, data_dir: common.data_dir.clone() };
+    match config::load_station(&path, &overrides, SUPPORTED_SCHEMES) {
+        Ok((station, warnings)) => {
+            for warning in &warnings.0 {
+                eprintln!("{warning}");
+            }
+            Ok(station)
+        }
+        Err(diagnostics) => {
+            for diagnostic in &diagnostics.0 {
+                eprintln!("{diagnostic}");
+            }
+            bail!("{} has errors; fix them and run `counter-agent check` again", path.display())
+        }
+    }
+}
+
+fn demo_data_dir() -> PathBuf {
+    std::env::temp_dir().join("counter-agent-demo")
+}
+
+async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> anyhow::Result<()> {
+    let station = if demo && common.config.is_none() {
+        let listen = listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7420)));
+        config::demo_station(listen, common.data_dir.clone().unwrap_or_else(demo_data_dir))
+    } else {
+        load(&common, listen)?
+    };
+    let n_devices = station.devices.len();
+    let options = AgentOptions { demo, ..AgentOptions::default() };
+    let agent = Agent::bind(station, options).await?;
+    let origin = agent.self_origin();
+    tracing::info!(message = "counter-agent is serving.", address = %agent.local_addr(), devices = n_devices);
+    if demo {
+        println!("counter-agent demo is running. Open {origin}/demo in Chrome, Edge or Cốc Cốc (Ctrl+C to stop).");
+    } else {
+        println!("counter-agent is serving on {origin} (pairing page: {origin}/pair).");
+    }
+    agent.serve(shutdown_signal()).await.context("server failed")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!(message = "Shutting down.");
+}
+
+fn check(common: &Common) -> anyhow::Result<()> {
+    let station = load(common, None)?;
+    println!(
+        "{}: OK — station \"{}\", counter {}, {} device(s), {} profile(s)",
+        config_path(common).display(),
+        station.name,
+        station.counter,
+        station.devices.len(),
+        station.profiles.len()
+    );
+    Ok(())
+}
+
+fn devices(common: &Common) -> anyhow::Result<()> {
+    let data_dir = common.data_dir.clone().unwrap_or_else(demo_data_dir);
+    let station = config::demo_station(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir);
+    let (registry, _) = registry(&station);
+    let mut found = counter_agent::devices::discover::system();
+    for (_, discovered) in registry.discover() {
+        found.extend(discovered);
+    }
+    for device in &found {
+        let kind = device.kind.map_or("?", |k| k.as_str());
+        println!("{kind:8} {:40} {}", device.connection, device.description);
+    }
+    if found.is_empty() {
+        println!("No devices found.");
+    }
+    Ok(())
+}
+
+fn open_tokens(common: &Common) -> anyhow::Result<(Tokens, Station)> {
+    let station = load(common, None)?;
+    let store = Store::open(&station.data_dir)?;
+    Ok((Tokens::load(store)?, station))
+}
+
+fn token(action: TokenAction) -> anyhow::Result<()> {
+    match action {
+        TokenAction::Create { common, origin, scopes, label } => {
+            let (tokens, station) = open_tokens(&common)?;
+            let origin = config::normalize_origin(&origin).map_err(|message| anyhow::anyhow!("--origin: {message}"))?;
+            let scopes = Scopes::parse(scopes.split(',').map(str::trim).filter(|s| !s.is_empty()))?;
+            if scopes.is_empty() {
+                bail!("--scopes: name at least one scope");
+            }
+            if !station.allowed_origins.contains(&origin) {
+                eprintln!(
+                    "warning: {origin} is not in [server] allowed_origins of {}; requests from it will be refused until it is",
+                    config_path(&common).display()
+                );
+            }
+            let new = tokens.create(&origin, scopes, &label)?;
+            eprintln!("token {} for {} with scopes {}", new.info.id, new.info.origin, new.info.scopes.to_storage());
+            println!("{}", new.secret);
+        }
+        TokenAction::List { common } => {
+            let (tokens, _) = open_tokens(&common)?;
+            for t in tokens.list()? {
+                let state = if t.revoked_ms.is_some() { "revoked" } else { "active" };
+                println!("{}  {state:7}  {}  [{}]  {}", t.id, t.origin, t.scopes.to_storage(), t.label);
+            }
+        }
+        TokenAction::Revoke { common, id } => {
+            let (tokens, _) = open_tokens(&common)?;
+            if !tokens.revoke(&id)? {
+                bail!("no token `{id}` (see `counter-agent token list`)");
+            }
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COUNTER_AGENT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Serve { common, listen, demo } => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")
+            .and_then(|runtime| runtime.block_on(serve(common, listen, demo))),
+        Command::Check { common } => check(&common),
+        Command::Devices { common } => devices(&common),
+        Command::Token { action } => token(action),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+

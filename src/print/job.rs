@@ -1,0 +1,305 @@
+//! The print service: submission, lookup, cancellation.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use counter_agent_driver_api::{DeviceKind, DeviceSettings, DocumentFormat};
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+
+use crate::auth::random_id;
+use crate::devices::Devices;
+use crate::events::{EventBody, EventBus};
+use crate::store::{now_ms, NewPrintJob, PrintJobRow, Store, StoreError};
+
+/// The largest document accepted.
+pub const MAX_DOCUMENT_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Queued,
+    Printing,
+    Waiting,
+    Printed,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 6] =
+        [JobState::Queued, JobState::Printing, JobState::Waiting, JobState::Printed, JobState::Failed, JobState::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Printing => "printing",
+            JobState::Waiting => "waiting",
+            JobState::Printed => "printed",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrintJob {
+    pub id: String,
+    pub device: String,
+    pub state: JobState,
+    pub reason: Option<String>,
+    pub format: DocumentFormat,
+    pub n_bytes: u64,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrintError {
+    #[error("no device `{0}` is configured")]
+    UnknownDevice(String),
+    #[error("device `{id}` is a {kind}, not a printer")]
+    NotAPrinter { id: String, kind: DeviceKind },
+    #[error("printer `{device}` does not accept {format} documents (it accepts: {accepted})")]
+    UnsupportedFormat { device: String, format: &'static str, accepted: String },
+    #[error("{0}")]
+    InvalidDocument(String),
+    #[error("idempotency key `{0}` was already used for a different document")]
+    IdempotencyConflict(String),
+    #[error("no print job `{0}`")]
+    NotFound(String),
+    #[error("print job is {0} and can no longer be cancelled")]
+    NotCancellable(&'static str),
+    #[error("storage error")]
+    Store(#[from] StoreError),
+    #[error("cannot write the document to the spool folder")]
+    Io(#[from] std::io::Error),
+}
+
+/// What a client submits.
+#[derive(Debug, Clone)]
+pub struct SubmitPrint {
+    pub device: String,
+    pub idempotency_key: String,
+    pub format: DocumentFormat,
+    pub bytes: Vec<u8>,
+}
+
+pub fn format_name(format: DocumentFormat) -> &'static str {
+    match format {
+        DocumentFormat::Pdf => "pdf",
+        DocumentFormat::EscPos => "escpos",
+    }
+}
+
+fn format_from_code(code: &str) -> DocumentFormat {
+    if code == "escpos" {
+        DocumentFormat::EscPos
+    } else {
+        DocumentFormat::Pdf
+    }
+}
+
+pub(crate) fn job_from_row(row: &PrintJobRow) -> PrintJob {
+    PrintJob {
+        id: row.id.clone(),
+        device: row.device.clone(),
+        state: JobState::parse(&row.state).unwrap_or(JobState::Failed),
+        reason: row.reason.clone(),
+        format: format_from_code(&row.format),
+        n_bytes: row.n_bytes.max(0) as u64,
+        created_ms: row.created_ms,
+        updated_ms: row.updated_ms,
+    }
+}
+
+/// Checks that bytes claiming to be a PDF look like one: header first, end-of-file marker last.
+pub fn validate_pdf(bytes: &[u8]) -> Result<(), String> {
+    if !bytes.starts_with(b"%PDF-") {
+        return Err("the document is not a PDF (it does not start with %PDF-)".into());
+    }
+    let tail = &bytes[bytes.len().saturating_sub(1024)..];
+    if !tail.windows(5).any(|w| w == b"%%EOF") {
+        return Err("the PDF is truncated (no %%EOF marker at its end)".into());
+    }
+    Ok(())
+}
+
+/// Cheap-clone print service.
+#[derive(Clone)]
+pub struct PrintService {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) devices: Devices,
+    pub(crate) events: EventBus,
+    pub(crate) spool: PathBuf,
+    /// Wakes a printer's worker when a job is queued for it.
+    pub(crate) wake: HashMap<String, Arc<Notify>>,
+}
+
+impl PrintService {
+    /// Recovers jobs left by a previous run and starts one worker per printer.
+    pub fn start(store: Store, devices: Devices, events: EventBus, spool: PathBuf) -> Result<PrintService, PrintError> {
+        std::fs::create_dir_all(&spool)?;
+        let wake = devices
+            .iter()
+            .filter(|d| d.info().kind == DeviceKind::Printer)
+            .map(|d| (d.info().id.clone(), Arc::new(Notify::new())))
+            .collect();
+        let service = PrintService { inner: Arc::new(Inner { store, devices, events, spool, wake }) };
+        service.recover()?;
+        for device in service.inner.wake.keys() {
+            tokio::spawn(super::worker::run(service.clone(), device.clone()));
+        }
+        Ok(service)
+    }
+
+    /// A job that was printing when the agent stopped may or may not be on paper: mark it failed
+    /// (`interrupted`) instead of risking a second copy.
+    fn recover(&self) -> Result<(), PrintError> {
+        for device in self.inner.wake.keys() {
+            for row in self.inner.store.print_jobs_in(device, &["printing"])? {
+                if self.inner.store.transition_print_job(&row.id, &["printing"], "failed", Some("interrupted"), now_ms())? {
+                    let _ = std::fs::remove_file(self.spool_path(&row.id));
+                    tracing::warn!(message = "Print job was interrupted by a restart; not printing it again.", job = %row.id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn spool_path(&self, id: &str) -> PathBuf {
+        self.inner.spool.join(format!("{id}.job"))
+    }
+
+    /// Validates, persists and queues a job. The same idempotency key from the same origin returns
+    /// the existing job (`created == false`) and prints nothing new.
+    pub fn submit(&self, origin: &str, request: SubmitPrint) -> Result<(PrintJob, bool), PrintError> {
+        let handle = self.inner.devices.get(&request.device).ok_or_else(|| PrintError::UnknownDevice(request.device.clone()))?;
+        let DeviceSettings::Printer(settings) = &handle.info().settings else {
+            return Err(PrintError::NotAPrinter { id: request.device.clone(), kind: handle.info().kind });
+        };
+        if !settings.formats.contains(&request.format) {
+            let accepted: Vec<&str> = settings.formats.iter().map(|f| format_name(*f)).collect();
+            return Err(PrintError::UnsupportedFormat {
+                device: request.device.clone(),
+                format: format_name(request.format),
+                accepted: accepted.join(", "),
+            });
+        }
+        if request.bytes.is_empty() {
+            return Err(PrintError::InvalidDocument("the document is empty".into()));
+        }
+        if request.bytes.len() > MAX_DOCUMENT_BYTES {
+            return Err(PrintError::InvalidDocument(format!("the document is over {MAX_DOCUMENT_BYTES} bytes")));
+        }
+        if request.format == DocumentFormat::Pdf {
+            validate_pdf(&request.bytes).map_err(PrintError::InvalidDocument)?;
+        }
+        let key = request.idempotency_key.trim();
+        if key.is_empty() || key.len() > 200 {
+            return Err(PrintError::InvalidDocument("idempotency_key must be 1 to 200 characters".into()));
+        }
+        let sha256: String = Sha256::digest(&request.bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let id = random_id(8);
+        // Spool first and sync: once the row exists, the bytes are on disk.
+        let path = self.spool_path(&id);
+        write_synced(&path, &request.bytes)?;
+        let inserted = self.inner.store.insert_print_job(&NewPrintJob {
+            id: &id,
+            device: &request.device,
+            origin,
+            idempotency_key: key,
+            format: format_name(request.format),
+            n_bytes: request.bytes.len() as i64,
+            sha256: &sha256,
+            at_ms: now_ms(),
+        });
+        let (row, created) = match inserted {
+            Ok(result) => result,
+            Err(error) => {
+                let _ = std::fs::remove_file(&path);
+                return Err(error.into());
+            }
+        };
+        if !created {
+            let _ = std::fs::remove_file(&path);
+            if row.sha256 != sha256 || row.device != request.device {
+                return Err(PrintError::IdempotencyConflict(key.to_string()));
+            }
+            return Ok((job_from_row(&row), false));
+        }
+        let job = job_from_row(&row);
+        self.publish(origin, &job);
+        if let Some(wake) = self.inner.wake.get(&job.device) {
+            wake.notify_one();
+        }
+        Ok((job, true))
+    }
+
+    pub fn get(&self, origin: &str, id: &str) -> Result<PrintJob, PrintError> {
+        match self.inner.store.print_job(id)? {
+            Some(row) if row.origin == origin => Ok(job_from_row(&row)),
+            _ => Err(PrintError::NotFound(id.to_string())),
+        }
+    }
+
+    /// Cancels a job that has not started printing.
+    pub fn cancel(&self, origin: &str, id: &str) -> Result<PrintJob, PrintError> {
+        let job = self.get(origin, id)?;
+        let moved = self.inner.store.transition_print_job(id, &["queued", "waiting"], "cancelled", None, now_ms())?;
+        if !moved {
+            let current = self.get(origin, id)?;
+            if current.state == JobState::Cancelled {
+                return Ok(current);
+            }
+            return Err(PrintError::NotCancellable(current.state.as_str()));
+        }
+        let _ = std::fs::remove_file(self.spool_path(id));
+        let job = PrintJob { state: JobState::Cancelled, reason: None, ..job };
+        self.publish(origin, &job);
+        if let Some(wake) = self.inner.wake.get(&job.device) {
+            wake.notify_one();
+        }
+        self.get(origin, id)
+    }
+
+    pub(crate) fn publish(&self, origin: &str, job: &PrintJob) {
+        self.inner.events.publish(
+            Some(origin),
+            EventBody::PrintState {
+                print_id: job.id.clone(),
+                device: job.device.clone(),
+                state: job.state.as_str().to_string(),
+                reason: job.reason.clone(),
+            },
+        );
+    }
+}
+
+fn write_synced(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_validation() {
+        assert!(validate_pdf(b"%PDF-1.7\n...\n%%EOF\n").is_ok());
+        assert!(validate_pdf(b"<html>%%EOF").is_err());
+        assert!(validate_pdf(b"%PDF-1.7 truncated").is_err());
+        assert!(validate_pdf(b"").is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! Print jobs: validated, persisted before they are acknowledged, printed strictly in order per
+//! printer, waiting (not failing) while a printer is out of paper or gone, and never printed twice.
+//!
+//! The document bytes are written and synced to the spool folder before the job row exists; a job
+//! that was `printing` when the agent stopped is marked `failed` with reason `interrupted` rather than
+//! printed again. Knows nothing of HTTP.
+
+mod job;
+mod worker;
+
+pub use job::{format_name, validate_pdf, JobState, PrintError, PrintJob, PrintService, SubmitPrint, MAX_DOCUMENT_BYTES};
