@@ -180,6 +180,10 @@ fn devices(common: &Common) -> anyhow::Result<()> {
     let station = config::demo_station(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir);
     let (registry, _) = registry(&station);
     let mut found = counter_agent::devices::discover::system();
+    match counter_agent_driver_sane::list_devices(std::time::Duration::from_secs(10)) {
+        Ok(scanners) => found.extend(scanners.iter().map(|s| s.to_discovered())),
+        Err(error) => eprintln!("scanners: {error}"),
+    }
     for (_, discovered) in registry.discover() {
         found.extend(discovered);
     }

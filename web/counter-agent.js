@@ -1,1 +1,673 @@
-// client
+// @ts-check
+/**
+ * counter-agent browser client: an ES module with no dependencies and no build step.
+ *
+ *     import { CounterAgent } from "http://127.0.0.1:7420/web/counter-agent.js";
+ *     const agent = new CounterAgent({ agentUrl: "http://127.0.0.1:7420" });
+ *     if (!agent.isPaired()) {
+ *       const pairing = await agent.pair({ label: "Một cửa — quầy 3" });
+ *       // The clerk opens pairing.pairPage on the counter PC and reads the 6-digit code.
+ *       await pairing.complete(codeTypedByTheClerk);
+ *     }
+ *     const devices = await agent.devices();
+ *
+ * Wire objects (devices, scans, print jobs, events) keep the API's snake_case field names, exactly
+ * as `GET /v1/openapi.json` documents them. Every failure is thrown as a {@link CounterAgentError}.
+ *
+ * The bearer token lives in `storage` (default `localStorage`) under a key that names the agent
+ * URL, is sent only to that agent, and is never logged by this module.
+ */
+
+export const DEFAULT_AGENT_URL = "http://127.0.0.1:7420";
+
+const STORAGE_PREFIX = "counter-agent.token:";
+const DEFAULT_TIMEOUT_MS = 30_000;
+const PRINT_TIMEOUT_MS = 120_000;
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 10_000;
+/** The agent pings every 25 s; silence for this long means the connection is dead. */
+const SILENCE_LIMIT_MS = 70_000;
+
+/**
+ * @typedef {"ready" | "busy" | "offline" | "error"} DeviceState
+ * @typedef {{ state: DeviceState, reason: string | null, message: string | null }} DeviceStatus
+ * @typedef {{ sources: string[], max_dpi: number, default_dpi: number }} ScannerCapabilities
+ * @typedef {{ paper_width_mm: number, printable_dots: number, dpi: number, cutter: boolean,
+ *             formats: string[] }} PrinterCapabilities
+ * @typedef {{ id: string, kind: "scanner" | "printer", profile: string, display_name: string,
+ *             connection_scheme: string, status: DeviceStatus,
+ *             capabilities: { scanner?: ScannerCapabilities, printer?: PrinterCapabilities } }} Device
+ * @typedef {{ index: number, width: number, height: number, dpi: number, color: string,
+ *             bytes: number, url: string }} ScanPage
+ * @typedef {"scanning" | "paused" | "completed" | "failed" | "cancelled"} ScanState
+ * @typedef {{ id: string, device: string, source: string, color: string, dpi: number,
+ *             state: ScanState, reason: string | null, pages: ScanPage[], document_url: string,
+ *             created_at: string, updated_at: string }} Scan
+ * @typedef {"queued" | "printing" | "waiting" | "printed" | "failed" | "cancelled"} PrintState
+ * @typedef {{ id: string, device: string, state: PrintState, reason: string | null, format: string,
+ *             bytes: number, created_at: string, updated_at: string }} PrintJob
+ * @typedef {{ seq: number, at: string, type: string, data: any }} AgentEvent
+ *   `type` is `device.status`, `scan.state`, `scan.page` or `print.state`; the client adds
+ *   `{ type: "resync", reason: "connected" | "gap" }` when the page should refetch its state.
+ * @typedef {{ tokenId: string, origin: string, scopes: string[] }} PairingInfo
+ * @typedef {{ pairingId: string, pairPage: string, codeLength: number, expiresInS: number,
+ *             complete: (code: string) => Promise<PairingInfo> }} Pairing
+ * @typedef {"connecting" | "open" | "reconnecting" | "unauthorized" | "closed"} StreamState
+ * @typedef {{ getItem(key: string): string | null, setItem(key: string, value: string): void,
+ *             removeItem(key: string): void }} TokenStorage
+ * @typedef {Uint8Array | ArrayBuffer | Blob | string} Document
+ *   Bytes, a Blob, or a string that is already base64.
+ */
+
+/** An error from the agent (`{"error":{code,message,hint}}`) or from reaching it. */
+export class CounterAgentError extends Error {
+  /**
+   * @param {{ status: number, code: string, message: string, hint?: string | null, cause?: unknown }} init
+   *   `status` is 0 when no HTTP answer arrived. Client-side codes: `agent_unreachable`,
+   *   `not_paired`, `unexpected_response`.
+   */
+  constructor({ status, code, message, hint = null, cause }) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "CounterAgentError";
+    /** @type {number} */
+    this.status = status;
+    /** @type {string} */
+    this.code = code;
+    /** @type {string | null} */
+    this.hint = hint;
+  }
+}
+
+/** Vietnamese text for the API's error codes, for pages that show errors to clerks. */
+export const ERROR_TEXT_VI = Object.freeze({
+  agent_unreachable: "Không kết nối được với phần mềm máy quầy (counter-agent).",
+  not_paired: "Trình duyệt này chưa được ghép nối với máy quầy.",
+  unexpected_response: "Phần mềm máy quầy trả lời không như mong đợi.",
+  host_not_allowed: "Địa chỉ truy cập máy quầy không hợp lệ.",
+  origin_not_allowed: "Trang web này chưa được phép dùng máy quầy.",
+  origin_required: "Yêu cầu không cho biết trang web gửi đi nên bị từ chối.",
+  unsupported_media_type: "Dữ liệu gửi lên không đúng định dạng.",
+  body_too_large: "Tài liệu quá lớn để gửi tới máy quầy.",
+  invalid_json: "Dữ liệu gửi lên bị lỗi.",
+  invalid_request: "Yêu cầu không hợp lệ.",
+  invalid_base64: "Tài liệu gửi lên bị hỏng.",
+  invalid_document: "Tài liệu không hợp lệ, không in được.",
+  unauthorized: "Phiên ghép nối không còn hiệu lực — hãy ghép nối lại.",
+  insufficient_scope: "Ghép nối hiện tại không có quyền làm việc này.",
+  unknown_scope: "Quyền yêu cầu không tồn tại.",
+  rate_limited: "Thao tác quá nhanh — đợi một giây rồi thử lại.",
+  pairing_locked: "Nhập sai mã quá nhiều lần — tạm khoá ghép nối 5 phút.",
+  pairing_failed: "Mã ghép nối không đúng hoặc đã hết hạn.",
+  ticket_invalid: "Không mở được kênh cập nhật trực tiếp.",
+  not_found: "Không tìm thấy (có thể đã bị xoá hoặc hết hạn).",
+  unknown_device: "Máy quầy không có thiết bị này.",
+  wrong_device_kind: "Thiết bị đã chọn không làm được việc này.",
+  unsupported_format: "Máy in này không in được loại tài liệu này.",
+  device_busy: "Thiết bị đang bận với việc khác.",
+  device_unavailable: "Thiết bị chưa sẵn sàng.",
+  scan_not_paused: "Lượt quét không ở trạng thái tạm dừng.",
+  no_pages: "Chưa có trang nào được quét.",
+  document_too_large: "Tệp PDF vượt quá dung lượng cho phép — quét lại với độ phân giải thấp hơn hoặc chế độ xám.",
+  idempotency_conflict: "Lệnh in này đã được gửi với tài liệu khác.",
+  job_not_cancellable: "Lệnh in đã bắt đầu, không huỷ được nữa.",
+  method_not_allowed: "Thao tác không được hỗ trợ.",
+  internal: "Phần mềm máy quầy gặp lỗi nội bộ — báo kỹ thuật viên.",
+});
+
+/** Vietnamese text for device, scan and print reasons (`paper_out`, `jammed`, …). */
+export const REASON_TEXT_VI = Object.freeze({
+  not_found: "Không tìm thấy thiết bị — kiểm tra cáp và nguồn điện",
+  offline: "Thiết bị đang ngoại tuyến",
+  paper_out: "Hết giấy — hãy nạp thêm giấy",
+  paper_near_end: "Giấy sắp hết",
+  cover_open: "Nắp thiết bị đang mở — hãy đóng nắp",
+  jammed: "Kẹt giấy — gỡ giấy kẹt rồi tiếp tục",
+  feeder_empty: "Khay nạp giấy trống — đặt tài liệu vào khay",
+  cutter_error: "Lỗi dao cắt giấy",
+  io_error: "Lỗi truyền dữ liệu với thiết bị",
+  protocol_error: "Thiết bị trả lời không đúng giao thức",
+  internal: "Lỗi nội bộ của phần mềm máy quầy",
+});
+
+/**
+ * Vietnamese text for an error code (falls back to the code itself).
+ * @param {string} code
+ * @returns {string}
+ */
+export function errorTextVi(code) {
+  return /** @type {Record<string, string>} */ (ERROR_TEXT_VI)[code] ?? `Lỗi: ${code}`;
+}
+
+/**
+ * Vietnamese text for a status reason code (falls back to the code itself).
+ * @param {string | null | undefined} reason
+ * @returns {string}
+ */
+export function reasonTextVi(reason) {
+  if (!reason) return "";
+  return /** @type {Record<string, string>} */ (REASON_TEXT_VI)[reason] ?? reason;
+}
+
+/** @implements {TokenStorage} */
+class MemoryStorage {
+  constructor() {
+    /** @type {Map<string, string>} */
+    this.map = new Map();
+  }
+  /** @param {string} key */
+  getItem(key) {
+    return this.map.get(key) ?? null;
+  }
+  /** @param {string} key @param {string} value */
+  setItem(key, value) {
+    this.map.set(key, value);
+  }
+  /** @param {string} key */
+  removeItem(key) {
+    this.map.delete(key);
+  }
+}
+
+/** @returns {TokenStorage} */
+function defaultStorage() {
+  try {
+    // Throws in sandboxed frames and some privacy modes.
+    if (globalThis.localStorage) return globalThis.localStorage;
+  } catch {
+    // Fall through to memory: pairing then lasts as long as the page.
+  }
+  return new MemoryStorage();
+}
+
+/**
+ * @param {string} url
+ * @returns {string} the URL's origin, e.g. `http://127.0.0.1:7420`
+ */
+function normaliseAgentUrl(url) {
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch (cause) {
+    throw new CounterAgentError({ status: 0, code: "invalid_request", message: `agentUrl is not a URL: ${url}`, cause });
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new CounterAgentError({ status: 0, code: "invalid_request", message: "agentUrl must be http:// or https://" });
+  }
+  return parsed.origin;
+}
+
+/**
+ * Base64 of a document; strings are taken as base64 already.
+ * @param {Document} data
+ * @returns {Promise<string>}
+ */
+export async function toBase64(data) {
+  if (typeof data === "string") return data.replace(/^data:[^,]*;base64,/, "");
+  /** @type {Uint8Array | null} */
+  let bytes = null;
+  if (data instanceof Uint8Array) bytes = data;
+  else if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
+  else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (bytes && typeof (/** @type {any} */ (bytes).toBase64) === "function") {
+    return /** @type {any} */ (bytes).toBase64();
+  }
+  // FileReader encodes natively, without building a huge binary string in JS.
+  const blob = data instanceof Blob ? data : new Blob([/** @type {Uint8Array} */ (bytes)]);
+  const url = await new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(/** @type {string} */ (reader.result));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+  return url.slice(url.indexOf(",") + 1);
+}
+
+/** @returns {string} */
+function randomKey() {
+  if (globalThis.crypto?.randomUUID) return globalThis.crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Talks to one counter-agent. */
+export class CounterAgent {
+  /** @type {string} */
+  #agentUrl;
+  /** @type {TokenStorage} */
+  #storage;
+  /** @type {number} */
+  #timeoutMs;
+
+  /**
+   * @param {{ agentUrl?: string, storage?: TokenStorage, timeoutMs?: number }} [options]
+   */
+  constructor({ agentUrl = DEFAULT_AGENT_URL, storage = defaultStorage(), timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+    this.#agentUrl = normaliseAgentUrl(agentUrl);
+    this.#storage = storage;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** The agent's origin, e.g. `http://127.0.0.1:7420`. */
+  get agentUrl() {
+    return this.#agentUrl;
+  }
+
+  /** Where the token is stored: one key per agent URL. */
+  get storageKey() {
+    return STORAGE_PREFIX + this.#agentUrl;
+  }
+
+  // ── pairing ────────────────────────────────────────────────────────────────────────────
+
+  /** @returns {{ token: string, tokenId: string, origin: string, scopes: string[] } | null} */
+  #stored() {
+    let text = null;
+    try {
+      text = this.#storage.getItem(this.storageKey);
+    } catch {
+      return null;
+    }
+    if (!text) return null;
+    try {
+      const value = JSON.parse(text);
+      return typeof value?.token === "string" ? value : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Whether a token for this agent is stored (it may still have been revoked on the agent). */
+  isPaired() {
+    return this.#stored() !== null;
+  }
+
+  /** What the stored pairing allows, without the secret; `null` when not paired. @returns {PairingInfo | null} */
+  pairingInfo() {
+    const stored = this.#stored();
+    return stored ? { tokenId: stored.tokenId, origin: stored.origin, scopes: stored.scopes } : null;
+  }
+
+  /** Drops the stored token (the agent's technician can also revoke it). */
+  forget() {
+    try {
+      this.#storage.removeItem(this.storageKey);
+    } catch {
+      // Nothing stored, nothing to forget.
+    }
+  }
+
+  /**
+   * Asks the agent for a pairing code. The agent shows the code on its own page, `pairPage`, on
+   * the counter PC; the clerk types it in and the page calls `complete(code)`.
+   * @param {{ label?: string, scopes?: string[] }} [options]
+   * @returns {Promise<Pairing>}
+   */
+  async pair({ label, scopes } = {}) {
+    /** @type {Record<string, unknown>} */
+    const body = {};
+    if (label !== undefined) body.label = label;
+    if (scopes !== undefined) body.scopes = scopes;
+    const started = await this.#json("POST", "/v1/pairing/start", { json: body, auth: false });
+    const pairingId = started.pairing_id;
+    return {
+      pairingId,
+      pairPage: started.pair_page,
+      codeLength: started.code_length,
+      expiresInS: started.expires_in_s,
+      complete: async (code) => {
+        const cleaned = String(code).replace(/[\s-]/g, "");
+        const token = await this.#json("POST", "/v1/pairing/complete", {
+          json: { pairing_id: pairingId, code: cleaned },
+          auth: false,
+        });
+        const stored = { token: token.token, tokenId: token.token_id, origin: token.origin, scopes: token.scopes };
+        this.#storage.setItem(this.storageKey, JSON.stringify(stored));
+        return { tokenId: stored.tokenId, origin: stored.origin, scopes: stored.scopes };
+      },
+    };
+  }
+
+  // ── calls ──────────────────────────────────────────────────────────────────────────────
+
+  /** Liveness; needs no pairing. @returns {Promise<{ status: string }>} */
+  health() {
+    return this.#json("GET", "/v1/health", { auth: false });
+  }
+
+  /** @returns {Promise<Device[]>} */
+  async devices() {
+    const list = await this.#json("GET", "/v1/devices");
+    return list.devices;
+  }
+
+  /** @param {string} id @returns {Promise<Device>} */
+  device(id) {
+    return this.#json("GET", `/v1/devices/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * Starts a scan session; pages then arrive as `scan.page` events.
+   * @param {{ device: string, source: "flatbed" | "adf" | "adf-duplex", color?: "auto" | "color" | "gray" | "bw",
+   *           dpi?: number }} request
+   * @returns {Promise<Scan>}
+   */
+  startScan({ device, source, color, dpi }) {
+    /** @type {Record<string, unknown>} */
+    const body = { device, source };
+    if (color !== undefined) body.color = color;
+    if (dpi !== undefined) body.dpi = dpi;
+    return this.#json("POST", "/v1/scans", { json: body });
+  }
+
+  /** @param {string} id @returns {Promise<Scan>} */
+  scan(id) {
+    return this.#json("GET", `/v1/scans/${encodeURIComponent(id)}`);
+  }
+
+  /** Resumes a paused batch once the jam or open cover is dealt with. @param {string} id @returns {Promise<Scan>} */
+  continueScan(id) {
+    return this.#json("POST", `/v1/scans/${encodeURIComponent(id)}/continue`, { json: {} });
+  }
+
+  /** Cancels the scan and deletes every page. @param {string} id @returns {Promise<void>} */
+  async deleteScan(id) {
+    await this.#fetch("DELETE", `/v1/scans/${encodeURIComponent(id)}`);
+  }
+
+  /** One page as a JPEG Blob (1-based `n`). @param {string} id @param {number} n @returns {Promise<Blob>} */
+  async pageBlob(id, n) {
+    const response = await this.#fetch("GET", `/v1/scans/${encodeURIComponent(id)}/pages/${encodeURIComponent(String(n))}`);
+    return response.blob();
+  }
+
+  /**
+   * An object URL (`blob:…`) of one page, for `<img src>`. Pages need the bearer token, so they
+   * cannot be linked directly. Call `URL.revokeObjectURL` when the image is gone.
+   * @param {string} id @param {number} n @returns {Promise<string>}
+   */
+  async pageUrl(id, n) {
+    return URL.createObjectURL(await this.pageBlob(id, n));
+  }
+
+  /**
+   * The assembled PDF. With `maxBytes` the agent refuses (`document_too_large`) a larger file.
+   * @param {string} id @param {{ maxBytes?: number }} [options] @returns {Promise<Blob>}
+   */
+  async documentBlob(id, { maxBytes } = {}) {
+    const query = maxBytes === undefined ? undefined : { max_bytes: String(maxBytes) };
+    const response = await this.#fetch("GET", `/v1/scans/${encodeURIComponent(id)}/document`, { query });
+    return response.blob();
+  }
+
+  /**
+   * Queues a print job as JSON with a base64 document. The same `idempotencyKey` from this origin
+   * always means the same job, so a retried request never prints twice: keep the key with the
+   * document and reuse it when retrying. Without one, a random key is used (no retry safety).
+   * @param {{ device: string, idempotencyKey?: string, pdf?: Document, escpos?: Document }} request
+   * @returns {Promise<PrintJob>}
+   */
+  async print({ device, idempotencyKey = randomKey(), pdf, escpos }) {
+    if ((pdf === undefined) === (escpos === undefined)) {
+      throw new CounterAgentError({ status: 0, code: "invalid_request", message: "pass exactly one of pdf or escpos" });
+    }
+    /** @type {Record<string, unknown>} */
+    const body = { device, idempotency_key: idempotencyKey };
+    if (pdf !== undefined) body.pdf = await toBase64(pdf);
+    if (escpos !== undefined) body.escpos = await toBase64(escpos);
+    return this.#json("POST", "/v1/prints", { json: body, timeoutMs: PRINT_TIMEOUT_MS });
+  }
+
+  /**
+   * Queues a PDF sent as a raw `application/pdf` body (no base64 overhead).
+   * @param {string} device @param {Blob | Uint8Array | ArrayBuffer} pdf @param {string} [idempotencyKey]
+   * @returns {Promise<PrintJob>}
+   */
+  printPdf(device, pdf, idempotencyKey = randomKey()) {
+    const body = pdf instanceof Blob ? pdf : new Blob([pdf], { type: "application/pdf" });
+    return this.#json("POST", "/v1/prints", {
+      body,
+      contentType: "application/pdf",
+      query: { device, idempotency_key: idempotencyKey },
+      timeoutMs: PRINT_TIMEOUT_MS,
+    });
+  }
+
+  /** @param {string} id @returns {Promise<PrintJob>} */
+  printJob(id) {
+    return this.#json("GET", `/v1/prints/${encodeURIComponent(id)}`);
+  }
+
+  /** Cancels a job that has not started printing. @param {string} id @returns {Promise<PrintJob>} */
+  cancelPrint(id) {
+    return this.#json("DELETE", `/v1/prints/${encodeURIComponent(id)}`);
+  }
+
+  // ── events ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A reconnecting event stream. Each connection trades the token for a single-use ticket and
+   * passes the last `seq` seen as `since`, so the agent replays what was missed. `onEvent` also
+   * receives `{ type: "resync" }` on the first connection and when the agent's journal no longer
+   * reaches back far enough (`gap`): refetch devices, scans and jobs then.
+   * @param {{ onEvent: (event: AgentEvent | { type: "resync", reason: string }) => void,
+   *           onStatus?: (state: StreamState, detail?: { delayMs?: number, error?: CounterAgentError }) => void,
+   *           since?: number }} handlers
+   * @returns {{ close(): void, readonly lastSeq: number | null }}
+   */
+  events({ onEvent, onStatus = () => {}, since }) {
+    /** @type {number | null} */
+    let lastSeq = since ?? null;
+    let closed = false;
+    let delay = BACKOFF_FIRST_MS;
+    /** @type {WebSocket | null} */
+    let socket = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let retryTimer;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let silenceTimer;
+    const wsBase = this.#agentUrl.replace(/^http/, "ws");
+
+    /** @param {unknown} event */
+    const deliver = (event) => {
+      try {
+        onEvent(/** @type {any} */ (event));
+      } catch (error) {
+        // A bug in the page's handler must not kill the stream.
+        console.error("counter-agent: onEvent threw", error);
+      }
+    };
+
+    /** @param {CounterAgentError} [error] */
+    const retry = (error) => {
+      if (closed) return;
+      const wait = Math.min(delay, BACKOFF_MAX_MS);
+      delay = Math.min(delay * 2, BACKOFF_MAX_MS);
+      onStatus("reconnecting", { delayMs: wait, error });
+      retryTimer = setTimeout(connect, wait * (0.8 + Math.random() * 0.4));
+    };
+
+    const watchSilence = () => {
+      clearTimeout(silenceTimer);
+      silenceTimer = setTimeout(() => socket?.close(), SILENCE_LIMIT_MS);
+    };
+
+    const connect = async () => {
+      if (closed) return;
+      onStatus("connecting");
+      let ticket;
+      try {
+        ticket = await this.#json("POST", "/v1/events/ticket", { json: {} });
+      } catch (error) {
+        const agentError = /** @type {CounterAgentError} */ (error);
+        if (agentError.code === "unauthorized" || agentError.code === "not_paired") {
+          closed = true;
+          onStatus("unauthorized", { error: agentError });
+        } else {
+          retry(agentError);
+        }
+        return;
+      }
+      if (closed) return;
+      let url = `${wsBase}/v1/events?ticket=${encodeURIComponent(ticket.ticket)}`;
+      if (lastSeq !== null) url += `&since=${lastSeq}`;
+      const ws = new WebSocket(url);
+      socket = ws;
+      let first = lastSeq === null;
+      ws.onmessage = (message) => {
+        watchSilence();
+        let event;
+        try {
+          event = JSON.parse(String(message.data));
+        } catch {
+          return;
+        }
+        switch (event.type) {
+          case "hello":
+            delay = BACKOFF_FIRST_MS;
+            if (lastSeq === null) lastSeq = event.seq;
+            onStatus("open");
+            if (first) {
+              first = false;
+              deliver({ type: "resync", reason: "connected" });
+            }
+            break;
+          case "gap":
+            deliver({ type: "resync", reason: "gap" });
+            break;
+          case "ping":
+            break;
+          default:
+            if (typeof event.seq === "number") {
+              if (lastSeq !== null && event.seq <= lastSeq) return;
+              lastSeq = event.seq;
+            }
+            deliver(event);
+        }
+      };
+      ws.onclose = () => {
+        clearTimeout(silenceTimer);
+        if (socket === ws) socket = null;
+        retry();
+      };
+      watchSilence();
+    };
+
+    connect();
+    return {
+      close() {
+        closed = true;
+        clearTimeout(retryTimer);
+        clearTimeout(silenceTimer);
+        socket?.close(1000);
+        socket = null;
+        onStatus("closed");
+      },
+      get lastSeq() {
+        return lastSeq;
+      },
+    };
+  }
+
+  // ── plumbing ───────────────────────────────────────────────────────────────────────────
+
+  /**
+   * @param {string} method @param {string} path
+   * @param {{ json?: unknown, body?: Blob, contentType?: string, auth?: boolean,
+   *           query?: Record<string, string>, timeoutMs?: number }} [options]
+   * @returns {Promise<any>}
+   */
+  async #json(method, path, options) {
+    const response = await this.#fetch(method, path, options);
+    try {
+      return await response.json();
+    } catch (cause) {
+      throw new CounterAgentError({
+        status: response.status,
+        code: "unexpected_response",
+        message: `${method} ${path}: the answer is not JSON`,
+        cause,
+      });
+    }
+  }
+
+  /**
+   * @param {string} method @param {string} path
+   * @param {{ json?: unknown, body?: Blob, contentType?: string, auth?: boolean,
+   *           query?: Record<string, string>, timeoutMs?: number }} [options]
+   * @returns {Promise<Response>}
+   */
+  async #fetch(method, path, { json, body, contentType, auth = true, query, timeoutMs = this.#timeoutMs } = {}) {
+    const url = new URL(path, this.#agentUrl);
+    for (const [key, value] of Object.entries(query ?? {})) url.searchParams.set(key, value);
+    /** @type {Record<string, string>} */
+    const headers = {};
+    if (auth) {
+      const stored = this.#stored();
+      if (!stored) {
+        throw new CounterAgentError({
+          status: 0,
+          code: "not_paired",
+          message: "this browser is not paired with the agent",
+          hint: "Bấm “Ghép nối với máy quầy” và nhập mã 6 số hiện trên máy này.",
+        });
+      }
+      headers.Authorization = `Bearer ${stored.token}`;
+    }
+    /** @type {BodyInit | undefined} */
+    let requestBody;
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      requestBody = JSON.stringify(json);
+    } else if (body !== undefined) {
+      headers["Content-Type"] = contentType ?? "application/octet-stream";
+      requestBody = body;
+    }
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: requestBody,
+        mode: "cors",
+        credentials: "omit",
+        cache: "no-store",
+        referrerPolicy: "no-referrer",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (cause) {
+      const timedOut = cause instanceof DOMException && cause.name === "TimeoutError";
+      throw new CounterAgentError({
+        status: 0,
+        code: "agent_unreachable",
+        message: timedOut
+          ? `the agent at ${this.#agentUrl} did not answer within ${Math.round(timeoutMs / 1000)} s`
+          : `cannot reach the agent at ${this.#agentUrl}`,
+        hint: timedOut
+          ? "Phần mềm máy quầy không trả lời. Thử lại; nếu vẫn lỗi, khởi động lại counter-agent hoặc gọi kỹ thuật viên."
+          : "Kiểm tra phần mềm máy quầy (counter-agent) đang chạy trên máy này. Nếu trình duyệt hỏi quyền truy cập " +
+            "thiết bị trong mạng cục bộ, hãy bấm “Cho phép”. Nếu vẫn lỗi, có thể trang web này chưa được kỹ thuật " +
+            "viên cho phép trong cấu hình máy quầy.",
+        cause,
+      });
+    }
+    if (response.ok) return response;
+    /** @type {any} */
+    let detail = null;
+    try {
+      detail = (await response.json())?.error;
+    } catch {
+      // Not our error format; reported below.
+    }
+    if (response.status === 401 && detail?.code === "unauthorized" && auth) {
+      // The token is unknown, revoked or belongs to another origin: it will never work again.
+      this.forget();
+    }
+    throw new CounterAgentError({
+      status: response.status,
+      code: typeof detail?.code === "string" ? detail.code : "unexpected_response",
+      message: typeof detail?.message === "string" ? detail.message : `${method} ${path}: HTTP ${response.status}`,
+      hint: typeof detail?.hint === "string" ? detail.hint : null,
+    });
+  }
+}

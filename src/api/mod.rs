@@ -106,7 +106,7 @@ pub fn router(app: AppState) -> Router {
         .route("/", get(pages::index))
         .route("/demo", get(pages::demo))
         .route("/pair", get(pairing::page))
-        .route("/web/counter-agent.js", get(pages::client_js))
+        .route("/web/{file}", get(pages::web_file))
         .route("/v1/health", get(health::health))
         .route("/v1/openapi.json", get(openapi_json))
         .route("/v1/devices", get(devices::list))

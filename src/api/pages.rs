@@ -5,7 +5,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 pub const PAIR_TEMPLATE: &str = include_str!("../../web/pair.html");
 const DEMO_HTML: &str = include_str!("../../web/demo.html");
-const CLIENT_JS: &str = include_str!("../../web/counter-agent.js");
+
+/// Files under `/web/`, embedded: (name, content type, bytes).
+const WEB_FILES: &[(&str, &str, &str)] = &[
+    ("counter-agent.js", "text/javascript; charset=utf-8", include_str!("../../web/counter-agent.js")),
+    ("demo.js", "text/javascript; charset=utf-8", include_str!("../../web/demo.js")),
+    ("demo.css", "text/css; charset=utf-8", include_str!("../../web/demo.css")),
+];
 
 fn no_frames(mut response: Response, csp: &'static str) -> Response {
     let headers = response.headers_mut();
@@ -25,8 +31,14 @@ pub async fn demo() -> Response {
     )
 }
 
-pub async fn client_js() -> Response {
-    let mut response = CLIENT_JS.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
-    response
+/// `GET /web/{file}`: only the embedded files; nothing is read from disk.
+pub async fn web_file(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    match WEB_FILES.iter().find(|(file, _, _)| *file == name) {
+        Some((_, content_type, body)) => {
+            let mut response = (*body).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            response
+        }
+        None => super::error::ApiError::not_found("no such file").into_response(),
+    }
 }

@@ -139,3 +139,215 @@ pub async fn error_code(response: reqwest::Response) -> (u16, String) {
 pub fn tiny_pdf() -> Vec<u8> {
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the attack, bad-input, event and start-up suites (added; nothing above changed).
+// ---------------------------------------------------------------------------------------------
+
+/// A WebSocket to the agent's event stream.
+pub type EventSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Every place a request could leave a trace: tokens, scan folders, spooled and printed documents,
+/// pairing requests waiting for a code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SideEffects {
+    pub n_tokens: usize,
+    pub scan_folders: Vec<String>,
+    pub spool_files: Vec<String>,
+    pub n_printed: usize,
+    pub pending_pairings: Vec<String>,
+}
+
+/// Names of the entries of a folder, sorted (empty when it does not exist).
+pub fn folder_names(path: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = match std::fs::read_dir(path) {
+        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    names
+}
+
+/// A response read off a raw TCP connection.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl RawResponse {
+    pub fn parse(text: &str) -> RawResponse {
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
+        let mut lines = head.split("\r\n");
+        let status = lines.next().and_then(|line| line.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+            .collect();
+        RawResponse { status, headers, body: body.to_string() }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The `error.code` of a JSON error body.
+    pub fn code(&self) -> String {
+        let body: serde_json::Value = serde_json::from_str(&self.body).unwrap_or_default();
+        body["error"]["code"].as_str().unwrap_or("<no code>").to_string()
+    }
+}
+
+impl TestAgent {
+    /// `127.0.0.1:PORT`: the Host header browsers send to the agent.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// A request with the web app's Origin and no token.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        TestAgent::client().request(method, self.url(path)).header("Origin", APP_ORIGIN)
+    }
+
+    /// Sends a raw request and parses the response.
+    pub async fn raw_parsed(&self, request: &str) -> RawResponse {
+        RawResponse::parse(&self.raw(request).await)
+    }
+
+    /// The audit log's lines, parsed.
+    pub fn audit_lines(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.data_dir.path().join("audit.log")).unwrap_or_default();
+        text.lines().map(|line| serde_json::from_str(line).expect("audit lines are JSON")).collect()
+    }
+
+    /// The raw audit log text.
+    pub fn audit_text(&self) -> String {
+        std::fs::read_to_string(self.data_dir.path().join("audit.log")).unwrap_or_default()
+    }
+
+    /// Waits (at most 10 s) until an audit line satisfies `wanted`; returns every line so far.
+    /// Lines are written in order, so every record made before the wanted one is in the result.
+    pub async fn audit_until(&self, wanted: impl Fn(&serde_json::Value) -> bool) -> Vec<serde_json::Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let lines = self.audit_lines();
+            if lines.iter().any(&wanted) {
+                return lines;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "audit line never written; log so far:\n{}", self.audit_text());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Codes shown on the agent's own pairing page (what a clerk would read).
+    pub async fn pairing_codes(&self) -> Vec<String> {
+        let page = TestAgent::client().get(self.url("/pair")).send().await.expect("pair page").text().await.expect("text");
+        page.split("data-code=\"").skip(1).filter_map(|rest| rest.split('"').next()).map(str::to_string).collect()
+    }
+
+    pub async fn side_effects(&self) -> SideEffects {
+        let dir = self.data_dir.path();
+        SideEffects {
+            n_tokens: self.tokens.list().expect("token list").len(),
+            scan_folders: folder_names(&dir.join("scans")),
+            spool_files: folder_names(&dir.join("spool")),
+            n_printed: ["a4", "receipt", "ticket"].iter().map(|d| self.sim.printed(d).len()).sum(),
+            pending_pairings: self.pairing_codes().await,
+        }
+    }
+
+    /// A single-use WebSocket ticket for `token`.
+    pub async fn ticket(&self, token: &str) -> String {
+        let response = self.post("/v1/events/ticket", token, &serde_json::json!({})).send().await.expect("ticket");
+        assert_eq!(response.status(), 200, "ticket request refused");
+        let body: serde_json::Value = response.json().await.expect("json");
+        body["ticket"].as_str().expect("ticket field").to_string()
+    }
+
+    /// Opens `GET /v1/events?{query}` with the given Origin. A refused upgrade gives the HTTP
+    /// status and the error code of the body.
+    pub async fn open_events(&self, origin: Option<&str>, query: &str) -> Result<EventSocket, (u16, String)> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::Error;
+        let mut request = format!("ws://{}/v1/events?{query}", self.addr).into_client_request().expect("ws request");
+        if let Some(origin) = origin {
+            request.headers_mut().insert("origin", origin.parse().expect("origin header"));
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, response)) => {
+                assert_eq!(response.status(), 101);
+                Ok(socket)
+            }
+            Err(Error::Http(response)) => {
+                let body: serde_json::Value =
+                    response.body().as_deref().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+                Err((response.status().as_u16(), body["error"]["code"].as_str().unwrap_or("<no code>").to_string()))
+            }
+            Err(other) => panic!("WebSocket connect failed below HTTP: {other}"),
+        }
+    }
+
+    /// Stops the agent and starts a new one on the same data directory (same station, new port).
+    pub async fn restart(mut self) -> TestAgent {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+        let station = test_station(self.data_dir.path());
+        TestAgent::start_station(station, fast_options(), self.data_dir).await
+    }
+}
+
+/// Reads the next text message of an event stream as JSON (at most 10 s; pings are skipped).
+pub async fn next_event(socket: &mut EventSocket) -> serde_json::Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("an event within 10 s")
+            .expect("stream still open")
+            .expect("valid frame");
+        if let Message::Text(text) = message {
+            let value: serde_json::Value = serde_json::from_str(&text).expect("events are JSON");
+            if value["type"] != "ping" {
+                return value;
+            }
+        }
+    }
+}
+
+/// Reads events until one satisfies `wanted`; returns all read, the wanted one last.
+pub async fn events_until(socket: &mut EventSocket, wanted: impl Fn(&serde_json::Value) -> bool) -> Vec<serde_json::Value> {
+    let mut seen = Vec::new();
+    loop {
+        let event = next_event(socket).await;
+        let done = wanted(&event);
+        seen.push(event);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// A valid PDF padded with a comment to at least `n_bytes`.
+pub fn padded_pdf(n_bytes: usize) -> Vec<u8> {
+    let pdf = tiny_pdf();
+    let split = pdf.windows(7).position(|w| w == b"trailer").expect("tiny_pdf has a trailer");
+    let mut out = pdf[..split].to_vec();
+    let padding = n_bytes.saturating_sub(pdf.len()).max(1);
+    out.push(b'%');
+    out.extend(std::iter::repeat_n(b'x', padding));
+    out.push(b'\n');
+    out.extend_from_slice(&pdf[split..]);
+    out
+}
+
+/// Base64 (standard alphabet), as the web app sends documents.
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

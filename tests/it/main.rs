@@ -2,3 +2,12 @@
 
 mod harness;
 mod flows;
+mod security;
+mod browser;
+mod pairing;
+mod events;
+mod bad_input;
+mod faults;
+mod startup;
+mod limits;
+mod zz_probe;

@@ -55,7 +55,8 @@ pub trait Device: Send {
 pub trait Scanner {
     fn start_batch(&mut self, request: &ScanRequest) -> Result<(), DriverError>;
     /// The next page, or `None` when the feeder is empty after at least one page (or the flatbed
-    /// page is done). An empty feeder before the first page is `Fault { reason: FeederEmpty }`.
+    /// page is done). An empty feeder before the first page is `Fault { reason: FeederEmpty }`,
+    /// from `start_batch` or from the first `next_page` (SANE reports it from either).
     /// A fault mid-batch leaves the batch open: the caller may call `next_page` again once the
     /// clerk has cleared it (continue after a jam).
     fn next_page(&mut self) -> Result<Option<RawPage>, DriverError>;

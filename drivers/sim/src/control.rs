@@ -97,9 +97,11 @@ impl SimControl {
 
     /// Make the device with this station-file id report a fault (`Some`) or clear it (`None`).
     ///
-    /// Printers: `PaperOut`, `CoverOpen` (and any other non-warning reason) stop printing;
-    /// `PaperNearEnd` is a warning and still prints. Scanner: `Jammed`, `CoverOpen` fail the next
-    /// page (the batch stays open); `FeederEmpty` fails the start of a feeder batch.
+    /// Printers: `PaperOut`, `CoverOpen` (and any other non-warning reason) make `status()` an
+    /// error and `print` fail with `Fault` without writing anything; `PaperNearEnd` is a warning
+    /// (ready, still prints). Scanner: `Jammed`, `CoverOpen` fail `start_batch` and `next_page`,
+    /// and a batch in progress stays open so it continues once cleared; `FeederEmpty` fails the
+    /// start of a feeder batch (not a flatbed scan) and ends a feeder batch in progress.
     pub fn set_fault(&self, device_id: &str, fault: Option<StatusReason>) {
         self.with(device_id, |d| d.fault = fault);
     }
@@ -135,11 +137,20 @@ mod tests {
         let status = |c: &SimControl| c.with("p", |d| d.status());
         assert_eq!(status(&control), DeviceStatus::READY);
         control.set_fault("p", Some(StatusReason::PaperNearEnd));
-        assert_eq!(status(&control), DeviceStatus::ready_with(StatusReason::PaperNearEnd));
+        assert_eq!(
+            status(&control),
+            DeviceStatus::ready_with(StatusReason::PaperNearEnd)
+        );
         control.set_fault("p", Some(StatusReason::PaperOut));
-        assert_eq!(status(&control), DeviceStatus::error(StatusReason::PaperOut));
+        assert_eq!(
+            status(&control),
+            DeviceStatus::error(StatusReason::PaperOut)
+        );
         control.set_fault("p", Some(StatusReason::Offline));
-        assert_eq!(status(&control), DeviceStatus::offline(StatusReason::Offline));
+        assert_eq!(
+            status(&control),
+            DeviceStatus::offline(StatusReason::Offline)
+        );
         control.set_fault("p", None);
         assert_eq!(status(&control), DeviceStatus::READY);
     }
@@ -148,7 +159,10 @@ mod tests {
     fn presence_is_per_device() {
         let control = SimControl::new();
         control.set_present("a", false);
-        assert!(matches!(control.check_present("a"), Err(DriverError::NotFound { .. })));
+        assert!(matches!(
+            control.check_present("a"),
+            Err(DriverError::NotFound { .. })
+        ));
         assert!(control.check_present("b").is_ok());
         control.clone().set_present("a", true);
         assert!(control.check_present("a").is_ok(), "clones share state");

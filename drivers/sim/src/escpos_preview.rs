@@ -8,14 +8,16 @@
 //! labelled placeholder) and `ESC t` (code table, remembered). Text bytes 0x20–0x7E print as ASCII
 //! in a 12 × 24-dot cell (Font A); any other printable byte prints as a small replacement box, since
 //! what it means depends on the printer's code table. Other commands whose length is known are
-//! skipped; a command it cannot size is an error, as is truncated data. It never panics, whatever
-//! the input, and bounds the image it produces ([`MAX_ROWS`]).
+//! skipped (`ESC *` column images and barcodes are skipped, not drawn); a command it cannot size
+//! is an error, as is truncated data. Text still in the line buffer at the end is drawn too (a real
+//! printer would print it with the next job). It never panics, whatever the input, and bounds the
+//! image it produces ([`MAX_ROWS`]).
 
-use ab_glyph::{Font, PxScale, ScaleFont};
-use image::{GrayImage, Luma};
+use image::GrayImage;
 
-use crate::text::Face;
+use self::paper::{Cell, Paper};
 
+mod paper;
 #[cfg(test)]
 mod tests;
 
@@ -24,13 +26,8 @@ pub const MAX_ROWS: u32 = 32_768;
 /// Narrowest and widest paper accepted, in dots.
 pub const WIDTH_RANGE: std::ops::RangeInclusive<u32> = 64..=4096;
 
-/// Font A cell in dots at ×1.
-const CELL_WIDTH: u32 = 12;
-const CELL_HEIGHT: u32 = 24;
 /// Default line spacing (`ESC 2`), in dots: 1/6 inch at 180 dpi, what most 203-dpi models use too.
 const DEFAULT_LINE_SPACING: u32 = 30;
-/// Blank space drawn after a cut line, in dots.
-const CUT_GAP: u32 = 16;
 
 const ESC: u8 = 0x1B;
 const GS: u8 = 0x1D;
@@ -41,11 +38,20 @@ const DLE: u8 = 0x10;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PreviewError {
     #[error("{command} at byte {offset} needs {needed} bytes of parameters and data, only {available} follow")]
-    Truncated { offset: usize, command: &'static str, needed: usize, available: usize },
+    Truncated {
+        offset: usize,
+        command: &'static str,
+        needed: usize,
+        available: usize,
+    },
     #[error("unknown command {} at byte {offset}: cannot tell how long it is", hex(.bytes))]
     UnknownCommand { offset: usize, bytes: Vec<u8> },
     #[error("{command} at byte {offset} has an invalid parameter {value}")]
-    BadParameter { offset: usize, command: &'static str, value: u8 },
+    BadParameter {
+        offset: usize,
+        command: &'static str,
+        value: u8,
+    },
     #[error("the receipt would be longer than {max_rows} dots; check for runaway feeds")]
     TooLong { max_rows: u32 },
     #[error("a paper width of {width} dots is not supported (expected {}..={})", WIDTH_RANGE.start(), WIDTH_RANGE.end())]
@@ -53,7 +59,11 @@ pub enum PreviewError {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// What the printer would have printed.
@@ -79,8 +89,21 @@ pub fn render_preview(bytes: &[u8], width_dots: u32) -> Result<Preview, PreviewE
     let mut printer = Interpreter::new(bytes, width_dots);
     printer.run()?;
     printer.flush_line(false)?;
-    let Interpreter { paper, n_cuts, n_replaced, n_qr_codes, mode, .. } = printer;
-    Ok(Preview { image: paper.into_image(), n_cuts, n_replaced, n_qr_codes, code_table: mode.code_table })
+    let Interpreter {
+        paper,
+        n_cuts,
+        n_replaced,
+        n_qr_codes,
+        mode,
+        ..
+    } = printer;
+    Ok(Preview {
+        image: paper.into_image(),
+        n_cuts,
+        n_replaced,
+        n_qr_codes,
+        code_table: mode.code_table,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,84 +139,6 @@ impl Default for Mode {
     }
 }
 
-/// One character cell waiting in the line buffer.
-#[derive(Debug, Clone, Copy)]
-struct Cell {
-    /// `Some` for printable ASCII, `None` for a replacement box.
-    ascii: Option<char>,
-    bold: bool,
-    underline: u32,
-    width_mul: u32,
-    height_mul: u32,
-}
-
-impl Cell {
-    fn width(&self) -> u32 {
-        CELL_WIDTH * self.width_mul
-    }
-
-    fn height(&self) -> u32 {
-        CELL_HEIGHT * self.height_mul
-    }
-}
-
-/// The paper: rows of dots, growing downwards, and the print position.
-struct Paper {
-    width: u32,
-    dots: Vec<u8>,
-    y: u32,
-}
-
-impl Paper {
-    fn rows(&self) -> u32 {
-        (self.dots.len() / self.width as usize) as u32
-    }
-
-    /// Makes sure rows `0..end` exist.
-    fn ensure(&mut self, end: u32) -> Result<(), PreviewError> {
-        if end > MAX_ROWS {
-            return Err(PreviewError::TooLong { max_rows: MAX_ROWS });
-        }
-        if end > self.rows() {
-            self.dots.resize(end as usize * self.width as usize, 255);
-        }
-        Ok(())
-    }
-
-    fn advance(&mut self, dots: u32) -> Result<(), PreviewError> {
-        self.y = self.y.saturating_add(dots);
-        self.ensure(self.y)
-    }
-
-    /// Blackens the dot at (`x`, `y`) if it is on the paper (rows must exist).
-    fn set(&mut self, x: u32, y: u32) {
-        if x < self.width {
-            if let Some(dot) = self.dots.get_mut(y as usize * self.width as usize + x as usize) {
-                *dot = 0;
-            }
-        }
-    }
-
-    fn fill_rect(&mut self, x: u32, y: u32, width: u32, height: u32) {
-        for row in y..y.saturating_add(height) {
-            for column in x..x.saturating_add(width).min(self.width) {
-                self.set(column, row);
-            }
-        }
-    }
-
-    fn into_image(self) -> GrayImage {
-        let (width, rows) = (self.width, self.rows());
-        let mut dots = self.dots;
-        if rows == 0 {
-            dots = vec![255; width as usize];
-        }
-        let height = rows.max(1);
-        GrayImage::from_raw(width, height, dots)
-            .unwrap_or_else(|| GrayImage::from_pixel(width, height, Luma([255])))
-    }
-}
-
 struct Interpreter<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -213,7 +158,7 @@ impl<'a> Interpreter<'a> {
         Interpreter {
             bytes,
             pos: 0,
-            paper: Paper { width, dots: Vec::new(), y: 0 },
+            paper: Paper::new(width),
             mode: Mode::default(),
             line: Vec::new(),
             qr_data_len: None,
@@ -225,10 +170,20 @@ impl<'a> Interpreter<'a> {
     }
 
     /// Takes `n` bytes following the current position for `command` (which started at `start`).
-    fn take(&mut self, n: usize, command: &'static str, start: usize) -> Result<&'a [u8], PreviewError> {
+    fn take(
+        &mut self,
+        n: usize,
+        command: &'static str,
+        start: usize,
+    ) -> Result<&'a [u8], PreviewError> {
         let available = self.bytes.len() - self.pos;
         if n > available {
-            return Err(PreviewError::Truncated { offset: start, command, needed: n, available });
+            return Err(PreviewError::Truncated {
+                offset: start,
+                command,
+                needed: n,
+                available,
+            });
         }
         let taken = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
@@ -240,7 +195,11 @@ impl<'a> Interpreter<'a> {
     }
 
     /// Takes a little-endian `pL pH` length and then that many bytes.
-    fn take_counted(&mut self, command: &'static str, start: usize) -> Result<&'a [u8], PreviewError> {
+    fn take_counted(
+        &mut self,
+        command: &'static str,
+        start: usize,
+    ) -> Result<&'a [u8], PreviewError> {
         let length = self.take(2, command, start)?;
         let n = usize::from(length[0]) + 256 * usize::from(length[1]);
         self.take(n, command, start)
@@ -323,8 +282,8 @@ impl<'a> Interpreter<'a> {
             b'i' | b'm' => self.cut(0)?,
             // One parameter byte we do not draw: font, character set, spacing, upside down,
             // rotation, double-strike variants, reverse feed, peripheral, colour, etc.
-            b'M' | b'R' | b' ' | b'{' | b'V' | b'U' | b'=' | b'r' | b'e' | b'K' | b'c' | b'%' | b'?'
-            | b'T' => {
+            b'M' | b'R' | b' ' | b'{' | b'V' | b'U' | b'=' | b'r' | b'e' | b'K' | b'c' | b'%'
+            | b'?' | b'T' => {
                 // `ESC c 3 n`, `ESC c 4 n`, `ESC c 5 n` have two.
                 let n_params = if command == b'c' { 2 } else { 1 };
                 self.take(n_params, "ESC", start)?;
@@ -361,7 +320,13 @@ impl<'a> Interpreter<'a> {
                 let bytes_per_column = match header[0] {
                     0 | 1 => 1,
                     32 | 33 => 3,
-                    m => return Err(PreviewError::BadParameter { offset: start, command: "ESC *", value: m }),
+                    m => {
+                        return Err(PreviewError::BadParameter {
+                            offset: start,
+                            command: "ESC *",
+                            value: m,
+                        })
+                    }
                 };
                 self.take(n * bytes_per_column, "ESC *", start)?;
             }
@@ -369,7 +334,12 @@ impl<'a> Interpreter<'a> {
                 self.take_byte("ESC (", start)?;
                 self.take_counted("ESC (", start)?;
             }
-            other => return Err(PreviewError::UnknownCommand { offset: start, bytes: vec![ESC, other] }),
+            other => {
+                return Err(PreviewError::UnknownCommand {
+                    offset: start,
+                    bytes: vec![ESC, other],
+                })
+            }
         }
         Ok(())
     }
@@ -387,7 +357,13 @@ impl<'a> Interpreter<'a> {
                 let feed = match m {
                     0 | 1 | b'0' | b'1' => 0,
                     65 | 66 | 97 | 98 | 103 | 104 => self.take_byte("GS V", start)?,
-                    value => return Err(PreviewError::BadParameter { offset: start, command: "GS V", value }),
+                    value => {
+                        return Err(PreviewError::BadParameter {
+                            offset: start,
+                            command: "GS V",
+                            value,
+                        })
+                    }
                 };
                 self.cut(u32::from(feed))?;
             }
@@ -429,7 +405,11 @@ impl<'a> Interpreter<'a> {
             }
             b'*' => {
                 let header = self.take(2, "GS *", start)?;
-                self.take(usize::from(header[0]) * usize::from(header[1]) * 8, "GS *", start)?;
+                self.take(
+                    usize::from(header[0]) * usize::from(header[1]) * 8,
+                    "GS *",
+                    start,
+                )?;
             }
             // One parameter byte: reverse, smoothing, HRI position/font, barcode height/width,
             // automatic status back, status request, printer id, cut mode, etc.
@@ -443,7 +423,12 @@ impl<'a> Interpreter<'a> {
                 self.take(3, "GS ^", start)?;
             }
             b':' => {} // macro definition start/end
-            other => return Err(PreviewError::UnknownCommand { offset: start, bytes: vec![GS, other] }),
+            other => {
+                return Err(PreviewError::UnknownCommand {
+                    offset: start,
+                    bytes: vec![GS, other],
+                })
+            }
         }
         Ok(())
     }
@@ -462,7 +447,12 @@ impl<'a> Interpreter<'a> {
                 self.take_byte("FS (", start)?;
                 self.take_counted("FS (", start)?;
             }
-            other => return Err(PreviewError::UnknownCommand { offset: start, bytes: vec![FS, other] }),
+            other => {
+                return Err(PreviewError::UnknownCommand {
+                    offset: start,
+                    bytes: vec![FS, other],
+                })
+            }
         }
         Ok(())
     }
@@ -484,7 +474,13 @@ impl<'a> Interpreter<'a> {
                     1..=3 => 2,
                     7 => 1,
                     8 => 7,
-                    value => return Err(PreviewError::BadParameter { offset: start, command: "DLE DC4", value }),
+                    value => {
+                        return Err(PreviewError::BadParameter {
+                            offset: start,
+                            command: "DLE DC4",
+                            value,
+                        })
+                    }
                 };
                 self.take(n_params, "DLE DC4", start)?;
             }
@@ -497,14 +493,24 @@ impl<'a> Interpreter<'a> {
     fn raster_image(&mut self, start: usize) -> Result<(), PreviewError> {
         let header = self.take(6, "GS v 0", start)?;
         if header[0] != b'0' {
-            return Err(PreviewError::BadParameter { offset: start, command: "GS v", value: header[0] });
+            return Err(PreviewError::BadParameter {
+                offset: start,
+                command: "GS v",
+                value: header[0],
+            });
         }
         let (x_scale, y_scale) = match header[1] {
             0 | 48 => (1, 1),
             1 | 49 => (2, 1),
             2 | 50 => (1, 2),
             3 | 51 => (2, 2),
-            value => return Err(PreviewError::BadParameter { offset: start, command: "GS v 0", value }),
+            value => {
+                return Err(PreviewError::BadParameter {
+                    offset: start,
+                    command: "GS v 0",
+                    value,
+                })
+            }
         };
         let bytes_per_row = usize::from(header[2]) + 256 * usize::from(header[3]);
         let rows = usize::from(header[4]) + 256 * usize::from(header[5]);
@@ -513,7 +519,8 @@ impl<'a> Interpreter<'a> {
         let image_width = (bytes_per_row as u32 * 8).saturating_mul(x_scale);
         let x0 = self.justified_x(image_width);
         let top = self.paper.y;
-        self.paper.ensure(top.saturating_add(rows as u32 * y_scale))?;
+        self.paper
+            .ensure(top.saturating_add(rows as u32 * y_scale))?;
         if bytes_per_row > 0 {
             for (row, row_bytes) in data.chunks_exact(bytes_per_row).enumerate() {
                 for (i, &byte) in row_bytes.iter().enumerate() {
@@ -552,7 +559,7 @@ impl<'a> Interpreter<'a> {
             81 => {
                 if let Some(data_len) = self.qr_data_len {
                     self.flush_line(false)?;
-                    self.draw_qr_placeholder(data_len)?;
+                    self.print_qr(data_len)?;
                     self.n_qr_codes += 1;
                 }
             }
@@ -561,8 +568,8 @@ impl<'a> Interpreter<'a> {
         Ok(())
     }
 
-    /// A square of the size the real symbol would have, with finder patterns and "QR" inside.
-    fn draw_qr_placeholder(&mut self, data_len: usize) -> Result<(), PreviewError> {
+    /// `GS ( k` print: a placeholder as big as the real symbol would be.
+    fn print_qr(&mut self, data_len: usize) -> Result<(), PreviewError> {
         // Byte-mode capacity at error correction level M for versions 1 to 10; beyond, grow.
         const CAPACITY_M: [usize; 10] = [14, 26, 42, 62, 84, 106, 122, 152, 180, 213];
         let version = CAPACITY_M
@@ -571,55 +578,16 @@ impl<'a> Interpreter<'a> {
             .map_or(10 + (data_len.saturating_sub(213) / 30).min(30), |i| i + 1);
         let modules = 17 + 4 * version as u32;
         let side = (modules * self.qr_module).min(self.paper.width);
-        let module = (side / modules).max(1);
         let x0 = self.justified_x(side);
-        let y0 = self.paper.y;
-        self.paper.ensure(y0.saturating_add(side))?;
-        let border = module.max(2);
-        self.paper.fill_rect(x0, y0, side, border);
-        self.paper.fill_rect(x0, y0 + side - border, side, border);
-        self.paper.fill_rect(x0, y0, border, side);
-        self.paper.fill_rect(x0 + side - border, y0, border, side);
-        let finder = 7 * module;
-        for (fx, fy) in [(x0, y0), (x0 + side - finder, y0), (x0, y0 + side - finder)] {
-            self.paper.fill_rect(fx, fy, finder, finder);
-            self.clear_rect(fx + module, fy + module, 5 * module, 5 * module);
-            self.paper.fill_rect(fx + 2 * module, fy + 2 * module, 3 * module, 3 * module);
-        }
-        let label_mul = (side / (4 * CELL_WIDTH)).clamp(1, 8);
-        let cell = Cell { ascii: None, bold: true, underline: 0, width_mul: label_mul, height_mul: label_mul };
-        let label_x = x0 + side / 2 - cell.width();
-        let label_y = y0 + side / 2 - cell.height() / 2;
-        for (i, c) in ['Q', 'R'].into_iter().enumerate() {
-            self.draw_cell(&Cell { ascii: Some(c), ..cell }, label_x + i as u32 * cell.width(), label_y);
-        }
-        self.paper.advance(side)
-    }
-
-    fn clear_rect(&mut self, x: u32, y: u32, width: u32, height: u32) {
-        let paper_width = self.paper.width;
-        for row in y..y.saturating_add(height) {
-            for column in x..x.saturating_add(width).min(paper_width) {
-                if let Some(dot) = self.paper.dots.get_mut(row as usize * paper_width as usize + column as usize) {
-                    *dot = 255;
-                }
-            }
-        }
+        self.paper.draw_qr_placeholder(x0, side, modules)
     }
 
     /// A cut: feed `feed` dots, then a dashed line across the paper.
     fn cut(&mut self, feed: u32) -> Result<(), PreviewError> {
         self.flush_line(false)?;
         self.paper.advance(feed)?;
-        let y = self.paper.y + CUT_GAP / 2;
-        self.paper.ensure(y + 2)?;
-        let mut x = 0;
-        while x < self.paper.width {
-            self.paper.fill_rect(x, y, 8, 2);
-            x += 14;
-        }
         self.n_cuts += 1;
-        self.paper.advance(CUT_GAP)
+        self.paper.draw_cut()
     }
 
     fn line_width(&self) -> u32 {
@@ -660,70 +628,15 @@ impl<'a> Interpreter<'a> {
             self.paper.ensure(top.saturating_add(height))?;
             let mut x = self.justified_x(self.line_width());
             for cell in std::mem::take(&mut self.line) {
-                self.draw_cell(&cell, x, top + height - cell.height());
+                self.paper.draw_cell(&cell, x, top + height - cell.height());
                 x += cell.width();
             }
         }
-        let advance = if feed { height.max(self.mode.line_spacing) } else { height };
-        self.paper.advance(advance)
-    }
-
-    /// Draws one character cell with its top-left corner at (`x`, `y`); rows must exist.
-    fn draw_cell(&mut self, cell: &Cell, x: u32, y: u32) {
-        let (width, height) = (cell.width(), cell.height());
-        match cell.ascii {
-            Some(c) => self.draw_ascii(c, cell, x, y),
-            None => {
-                // A hollow box, inset from the cell.
-                let inset_x = 2 * cell.width_mul;
-                let inset_y = 4 * cell.height_mul;
-                let (bx, by) = (x + inset_x, y + inset_y);
-                let (bw, bh) = (width - 2 * inset_x, height - 2 * inset_y);
-                let (tx, ty) = (cell.width_mul, cell.height_mul);
-                self.paper.fill_rect(bx, by, bw, ty);
-                self.paper.fill_rect(bx, by + bh - ty, bw, ty);
-                self.paper.fill_rect(bx, by, tx, bh);
-                self.paper.fill_rect(bx + bw - tx, by, tx, bh);
-            }
-        }
-        if cell.underline > 0 {
-            self.paper.fill_rect(x, y + height - cell.underline, width, cell.underline);
-        }
-    }
-
-    /// Draws `c` from the bundled font, fitted into the cell, thresholded to dots as a thermal
-    /// head prints.
-    fn draw_ascii(&mut self, c: char, cell: &Cell, x: u32, y: u32) {
-        let face = if cell.bold { Face::Bold } else { Face::Regular };
-        let font = face.font();
-        let id = font.glyph_id(c);
-        let (cell_width, cell_height) = (cell.width() as f32, cell.height() as f32);
-        let mut scale = PxScale { x: cell_height * 0.92, y: cell_height * 0.92 };
-        let advance = font.as_scaled(scale).h_advance(id);
-        if advance > cell_width {
-            scale.x *= cell_width / advance;
-        }
-        let scaled = font.as_scaled(scale);
-        let advance = scaled.h_advance(id);
-        let baseline = y as f32 + cell_height * 0.04 + scaled.ascent();
-        let position = ab_glyph::point(x as f32 + (cell_width - advance) / 2.0, baseline);
-        let Some(outlined) = font.outline_glyph(id.with_scale_and_position(scale, position)) else {
-            return;
+        let advance = if feed {
+            height.max(self.mode.line_spacing)
+        } else {
+            height
         };
-        let bounds = outlined.px_bounds();
-        let (left, top) = (bounds.min.x as i64, bounds.min.y as i64);
-        let (cell_left, cell_right) = (i64::from(x), i64::from(x) + i64::from(cell.width()));
-        let (cell_top, cell_bottom) = (i64::from(y), i64::from(y) + i64::from(cell.height()));
-        let mut dots = Vec::new();
-        outlined.draw(|gx, gy, coverage| {
-            let (px, py) = (left + i64::from(gx), top + i64::from(gy));
-            let inside = px >= cell_left && px < cell_right && py >= cell_top && py < cell_bottom;
-            if coverage >= 0.45 && inside {
-                dots.push((px as u32, py as u32));
-            }
-        });
-        for (px, py) in dots {
-            self.paper.set(px, py);
-        }
+        self.paper.advance(advance)
     }
 }

@@ -24,6 +24,8 @@
 //! * `printer` — the simulated printers and the output folder they keep.
 //! * [`escpos_preview`] — a pure ESC/POS interpreter that draws receipts (also useful to tests).
 //! * `error` — how the simulators' failures map onto `DriverError`.
+//! * `examples/render_pages.rs` scans the demo document to PNG files and prints per-page timings;
+//!   `examples/escpos_preview.rs` draws an ESC/POS file.
 //!
 //! Like every driver, this crate does blocking work on the caller's thread and knows nothing of
 //! tokio or the daemon.
@@ -43,7 +45,8 @@ mod text;
 use std::path::PathBuf;
 
 use counter_agent_driver_api::{
-    Connection, Device, DeviceKind, DeviceSettings, Discovered, DriverError, DriverFactory, OpenSpec, StatusReason,
+    Connection, Device, DeviceKind, DeviceSettings, Discovered, DriverError, DriverFactory,
+    OpenSpec, StatusReason,
 };
 
 pub use control::{PrintedRecord, SimControl};
@@ -70,7 +73,10 @@ impl SimFactory {
     /// `output_root`: folder where simulated printers keep what they receive, one subfolder per
     /// device id.
     pub fn new(output_root: PathBuf) -> SimFactory {
-        SimFactory { output_root, control: SimControl::new() }
+        SimFactory {
+            output_root,
+            control: SimControl::new(),
+        }
     }
 
     /// A cheap-clone handle tests and the demo use to inject faults at run time.
@@ -93,7 +99,9 @@ impl SimKind {
             "printer-a4" => Ok(SimKind::Printer(PrinterModel::A4)),
             "printer-80mm" => Ok(SimKind::Printer(PrinterModel::Receipt80)),
             "printer-58mm" => Ok(SimKind::Printer(PrinterModel::Receipt58)),
-            other => Err(unsupported(format!("simulator kind `{other}`; use one of: {KINDS}"))),
+            other => Err(unsupported(format!(
+                "simulator kind `{other}`; use one of: {KINDS}"
+            ))),
         }
     }
 
@@ -116,7 +124,9 @@ struct SimOptions {
 fn parse_count(key: &str, value: &str, max: u32) -> Result<u32, DriverError> {
     match value.parse::<u32>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(unsupported(format!("`{key}={value}`: expected a whole number from 1 to {max}"))),
+        _ => Err(unsupported(format!(
+            "`{key}={value}`: expected a whole number from 1 to {max}"
+        ))),
     }
 }
 
@@ -125,18 +135,28 @@ impl SimOptions {
         let mut parsed = SimOptions::default();
         for (key, value) in options {
             match (kind, key.as_str()) {
-                (SimKind::Scanner, "pages") => parsed.n_sheets = Some(parse_count(key, value, MAX_SHEETS)?),
-                (SimKind::Scanner, "jam_at") => parsed.jam_at = Some(parse_count(key, value, 2 * MAX_SHEETS)?),
+                (SimKind::Scanner, "pages") => {
+                    parsed.n_sheets = Some(parse_count(key, value, MAX_SHEETS)?)
+                }
+                (SimKind::Scanner, "jam_at") => {
+                    parsed.jam_at = Some(parse_count(key, value, 2 * MAX_SHEETS)?)
+                }
                 (SimKind::Printer(_), "paper") => {
                     parsed.paper = Some(match value.as_str() {
                         "out" => Some(StatusReason::PaperOut),
                         "near-end" => Some(StatusReason::PaperNearEnd),
                         "ok" => None,
-                        _ => return Err(unsupported(format!("`paper={value}`: use paper=out, paper=near-end or paper=ok"))),
+                        _ => {
+                            return Err(unsupported(format!(
+                                "`paper={value}`: use paper=out, paper=near-end or paper=ok"
+                            )))
+                        }
                     });
                 }
                 (SimKind::Scanner, _) => {
-                    return Err(unsupported(format!("option `{key}` for sim:scanner; it accepts pages=N and jam_at=N")))
+                    return Err(unsupported(format!(
+                        "option `{key}` for sim:scanner; it accepts pages=N and jam_at=N"
+                    )))
                 }
                 (SimKind::Printer(model), _) => {
                     return Err(unsupported(format!(
@@ -152,7 +172,9 @@ impl SimOptions {
 
 /// Device ids name output folders: keep them to one plain path component.
 fn check_device_id(id: &str) -> Result<(), DriverError> {
-    let plain = id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let plain = id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if id.is_empty() || !plain || id.starts_with('.') {
         return Err(unsupported(format!(
             "device id `{id}` for a simulator: use letters, digits, `-`, `_` and `.`, not starting with `.`"
@@ -237,13 +259,17 @@ impl DriverFactory for SimFactory {
                 settings.clone(),
                 options.n_sheets.unwrap_or(DEFAULT_SHEETS),
             ))),
-            (SimKind::Printer(model), DeviceSettings::Printer(_)) => Ok(Box::new(SimPrinter::open(
-                spec.id.clone(),
-                self.control.clone(),
-                model,
-                self.output_root.join(&spec.id),
-            )?)),
-            _ => Err(unsupported("a profile of the wrong kind for this simulator")),
+            (SimKind::Printer(model), DeviceSettings::Printer(_)) => {
+                Ok(Box::new(SimPrinter::open(
+                    spec.id.clone(),
+                    self.control.clone(),
+                    model,
+                    self.output_root.join(&spec.id),
+                )?))
+            }
+            _ => Err(unsupported(
+                "a profile of the wrong kind for this simulator",
+            )),
         }
     }
 }

@@ -95,7 +95,11 @@ impl Style {
         let mut lines = Vec::new();
         let mut line = String::new();
         for word in text.split_whitespace() {
-            let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+            let candidate = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
             if self.width(&candidate) > width_mm && !line.is_empty() {
                 lines.push(std::mem::replace(&mut line, word.to_string()));
             } else {
@@ -135,7 +139,10 @@ pub(crate) struct Painter<'a> {
 impl Painter<'_> {
     /// Fills an outline given in millimetres.
     pub fn fill(&mut self, segments_mm: &[Segment], ink: &Ink) {
-        let in_px: Vec<Segment> = segments_mm.iter().map(|s| s.transformed(&self.page)).collect();
+        let in_px: Vec<Segment> = segments_mm
+            .iter()
+            .map(|s| s.transformed(&self.page))
+            .collect();
         self.canvas.fill(&in_px, ink);
     }
 
@@ -179,7 +186,15 @@ impl Painter<'_> {
     }
 
     /// Draws `line` stretched to exactly `width` mm by widening the spaces between words.
-    pub fn justified(&mut self, style: Style, x: f32, baseline: f32, width: f32, line: &str, ink: &Ink) {
+    pub fn justified(
+        &mut self,
+        style: Style,
+        x: f32,
+        baseline: f32,
+        width: f32,
+        line: &str,
+        ink: &Ink,
+    ) {
         let words: Vec<&str> = line.split_whitespace().collect();
         if words.len() < 2 {
             self.text(style, x, baseline, line, ink);
@@ -207,7 +222,11 @@ mod tests {
                 assert_ne!(font.glyph_id(c).0, 0, "{face:?} lacks {c}");
             }
         }
-        assert_eq!(letters.chars().count(), 67, "67 lowercase letters, 134 with capitals");
+        let n_accented = letters.chars().filter(|c| !c.is_ascii()).count();
+        assert_eq!(
+            n_accented, 67,
+            "67 accented lowercase letters, 134 with the capitals"
+        );
     }
 
     #[test]

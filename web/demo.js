@@ -1,0 +1,702 @@
+// @ts-check
+/**
+ * The clerk demo page: pairing, live device status, scanning with thumbnails, printing.
+ *
+ * Which agent: `?agent=http://127.0.0.1:PORT` when given; the page's own origin when the agent
+ * itself serves the page (at /demo); otherwise http://127.0.0.1:7420. The client is imported from
+ * beside this file ("./counter-agent.js" resolves against this module's own URL), which is
+ * /web/counter-agent.js on the agent and the same folder anywhere else.
+ *
+ * Everything the clerk reads is Vietnamese; the API's English message and hint are shown small,
+ * as technical detail for the technician.
+ */
+
+import { CounterAgent, CounterAgentError, DEFAULT_AGENT_URL, errorTextVi, reasonTextVi } from "./counter-agent.js";
+
+/** @typedef {import("./counter-agent.js").Device} Device */
+/** @typedef {import("./counter-agent.js").Scan} Scan */
+/** @typedef {import("./counter-agent.js").PrintJob} PrintJob */
+
+// ── small DOM helpers ──────────────────────────────────────────────────────────────────────
+
+/** @param {string} id @returns {any} */
+const $ = (id) => {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`demo.html lacks #${id}`);
+  return element;
+};
+
+/**
+ * @param {string} tag @param {Record<string, string>} [attributes] @param {(Node | string)[]} [children]
+ * @returns {HTMLElement}
+ */
+function el(tag, attributes = {}, children = []) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "class") element.className = value;
+    else element.setAttribute(name, value);
+  }
+  element.append(...children);
+  return element;
+}
+
+// ── texts ──────────────────────────────────────────────────────────────────────────────────
+
+const STATE_TEXT = { ready: "Sẵn sàng", busy: "Đang bận", offline: "Ngoại tuyến", error: "Lỗi" };
+
+/** @param {Device} device */
+function kindText(device) {
+  const printer = device.capabilities.printer;
+  if (device.kind === "scanner") return "Máy quét";
+  if (printer?.formats.includes("pdf")) return "Máy in A4";
+  if (printer) return `Máy in nhiệt ${printer.paper_width_mm} mm`;
+  return device.kind;
+}
+
+/** @param {string | null} reason */
+function pausedText(reason) {
+  switch (reason) {
+    case "jammed":
+      return "kẹt giấy — gỡ giấy rồi bấm Tiếp tục";
+    case "cover_open":
+      return "nắp máy quét đang mở — đóng nắp rồi bấm Tiếp tục";
+    case "feeder_empty":
+      return "khay nạp hết giấy — đặt thêm giấy rồi bấm Tiếp tục";
+    default:
+      return `${reasonTextVi(reason) || "máy quét báo lỗi"} — xử lý xong rồi bấm Tiếp tục`;
+  }
+}
+
+/** @param {{ state: string, reason: string | null, pages: number }} scan */
+function scanStateText(scan) {
+  switch (scan.state) {
+    case "scanning":
+      return scan.pages === 0 ? "Đang quét…" : `Đang quét… (đã có ${scan.pages} trang)`;
+    case "paused":
+      return `Tạm dừng: ${pausedText(scan.reason)}`;
+    case "completed":
+      return `Hoàn tất — ${scan.pages} trang`;
+    case "failed":
+      return `Quét không thành công: ${reasonTextVi(scan.reason) || "lỗi không rõ"}`;
+    case "cancelled":
+      return "Đã huỷ lượt quét.";
+    default:
+      return scan.state;
+  }
+}
+
+/** @param {PrintJob} job */
+function printStateText(job) {
+  switch (job.state) {
+    case "queued":
+      return "Đang chờ in";
+    case "printing":
+      return "Đang in…";
+    case "waiting":
+      return `Máy in chưa in được: ${reasonTextVi(job.reason) || "đang chờ"} — sẽ tự in tiếp khi máy sẵn sàng`;
+    case "printed":
+      return "Đã in xong";
+    case "failed":
+      return `In không được: ${reasonTextVi(job.reason) || "lỗi không rõ"}`;
+    case "cancelled":
+      return "Đã huỷ lệnh in";
+    default:
+      return job.state;
+  }
+}
+
+// ── the page ───────────────────────────────────────────────────────────────────────────────
+
+function pageAgentUrl() {
+  const fromQuery = new URLSearchParams(location.search).get("agent");
+  if (fromQuery) return fromQuery;
+  if (location.pathname === "/demo") return location.origin;
+  return DEFAULT_AGENT_URL;
+}
+
+class DemoPage {
+  constructor() {
+    /** @type {CounterAgent | null} */
+    this.agent = null;
+    /** @type {Map<string, Device>} */
+    this.devices = new Map();
+    /** @type {{ close(): void } | null} */
+    this.stream = null;
+    /**
+     * The scan on screen. `version` counts the events applied, so an HTTP answer that was on its
+     * way while an event arrived does not overwrite the newer state with an older one.
+     * @type {{ id: string, state: string, reason: string | null, version: number, pages: Map<number, string>,
+     *          pdf: Blob | null } | null}
+     */
+    this.scan = null;
+    /** @type {Map<string, PrintJob & { label: string, version: number }>} */
+    this.jobs = new Map();
+    /**
+     * The latest `print.state` of jobs not tracked yet: a job's events can overtake the answer to
+     * the request that queued it.
+     * @type {Map<string, { state: any, reason: string | null }>}
+     */
+    this.untrackedPrints = new Map();
+    /** @type {import("./counter-agent.js").Pairing | null} */
+    this.pairing = null;
+  }
+
+  start() {
+    try {
+      this.agent = new CounterAgent({ agentUrl: pageAgentUrl() });
+    } catch (error) {
+      this.showError(error);
+      this.setConnection("error", "Địa chỉ phần mềm máy quầy không hợp lệ");
+      return;
+    }
+    $("agent-url").textContent = this.agent.agentUrl;
+    this.wire();
+    if (this.agent.isPaired()) this.enterSession();
+    else this.enterPairing();
+    this.checkHealth();
+  }
+
+  /** @returns {CounterAgent} */
+  get client() {
+    if (!this.agent) throw new Error("agent not set");
+    return this.agent;
+  }
+
+  wire() {
+    $("error-close").addEventListener("click", () => this.clearError());
+    $("pair-start").addEventListener("click", () => this.act($("pair-start"), () => this.startPairing()));
+    $("pair-form").addEventListener("submit", (/** @type {Event} */ event) => {
+      event.preventDefault();
+      this.act($("pair-submit"), () => this.completePairing());
+    });
+    $("unpair").addEventListener("click", () => {
+      this.client.forget();
+      this.leaveSession();
+      this.enterPairing();
+    });
+    $("scan-device").addEventListener("change", () => this.fillDpi());
+    $("scan-form").addEventListener("submit", (/** @type {Event} */ event) => {
+      event.preventDefault();
+      this.act($("scan-start"), () => this.startScan());
+    });
+    $("scan-continue").addEventListener("click", () => this.act($("scan-continue"), () => this.continueScan()));
+    $("scan-cancel").addEventListener("click", () => this.act($("scan-cancel"), () => this.discardScan()));
+    $("scan-download").addEventListener("click", () => this.act($("scan-download"), () => this.downloadPdf()));
+    $("print-scan").addEventListener("click", () => this.act($("print-scan"), () => this.printScan()));
+    $("print-receipt").addEventListener("click", () => this.act($("print-receipt"), () => this.printReceipt()));
+    $("thumbs").addEventListener("click", (/** @type {MouseEvent} */ event) => {
+      const image = /** @type {HTMLElement} */ (event.target).closest("img");
+      if (!image) return;
+      $("viewer-image").src = image.getAttribute("src");
+      $("viewer-image").alt = image.alt;
+      $("viewer").showModal();
+    });
+  }
+
+  /**
+   * Runs a clerk action with its button disabled (no double submissions) and errors shown.
+   * @param {HTMLButtonElement} button @param {() => Promise<void>} action
+   */
+  async act(button, action) {
+    if (button.disabled) return;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    this.clearError();
+    try {
+      await action();
+    } catch (error) {
+      this.showError(error);
+    } finally {
+      button.removeAttribute("aria-busy");
+      button.disabled = false;
+      this.renderScan();
+    }
+  }
+
+  // ── errors and connection ─────────────────────────────────────────────────────────────
+
+  /** @param {unknown} error */
+  showError(error) {
+    const agentError = error instanceof CounterAgentError ? error : null;
+    const code = agentError?.code ?? "internal";
+    $("error-title").textContent = agentError ? errorTextVi(code) : "Trang gặp lỗi ngoài dự kiến.";
+    // The agent-unreachable hint is Vietnamese already; the API's hints are for technicians.
+    const vietnameseHint = code === "agent_unreachable" || code === "not_paired";
+    $("error-hint").textContent = vietnameseHint ? agentError?.hint ?? "" : "";
+    const technical = [];
+    if (agentError && !vietnameseHint) {
+      technical.push(`Mã lỗi: ${code}`, agentError.message);
+      if (agentError.hint) technical.push(`Gợi ý: ${agentError.hint}`);
+    } else if (!agentError) {
+      technical.push(String(error));
+    }
+    $("error-detail").textContent = technical.join(" · ");
+    $("error").dataset.code = code;
+    $("error").hidden = false;
+    if (code === "unauthorized" || code === "not_paired") {
+      this.leaveSession();
+      this.enterPairing();
+    }
+  }
+
+  clearError() {
+    $("error").hidden = true;
+    delete $("error").dataset.code;
+  }
+
+  /** @param {string} state @param {string} text */
+  setConnection(state, text) {
+    $("connection").dataset.state = state;
+    $("connection").textContent = text;
+  }
+
+  async checkHealth() {
+    try {
+      await this.client.health();
+      if ($("connection").dataset.state === "starting") this.setConnection("ok", "Máy quầy đang chạy");
+    } catch (error) {
+      this.setConnection("error", "Không kết nối được máy quầy");
+      this.showError(error);
+    }
+  }
+
+  // ── pairing ───────────────────────────────────────────────────────────────────────────
+
+  enterPairing() {
+    $("pairing").hidden = false;
+    $("pair-form").hidden = true;
+    $("pair-start").hidden = false;
+    for (const id of ["paired", "scan", "devices", "print"]) $(id).hidden = true;
+  }
+
+  async startPairing() {
+    this.pairing = await this.client.pair({ label: "Trang thử máy quầy" });
+    $("pair-link").href = this.pairing.pairPage;
+    $("pair-link").textContent = this.pairing.pairPage;
+    $("pair-code").value = "";
+    $("pair-code").maxLength = this.pairing.codeLength + 3;
+    $("pair-form").hidden = false;
+    $("pair-start").textContent = "Lấy mã mới";
+    $("pair-code").focus();
+  }
+
+  async completePairing() {
+    if (!this.pairing) return;
+    const code = String($("pair-code").value).replace(/\D/g, "");
+    if (code.length !== this.pairing.codeLength) {
+      throw new CounterAgentError({
+        status: 0,
+        code: "pairing_failed",
+        message: `the code has ${this.pairing.codeLength} digits`,
+      });
+    }
+    await this.pairing.complete(code);
+    this.pairing = null;
+    $("pair-start").textContent = "Ghép nối với máy quầy";
+    this.enterSession();
+  }
+
+  // ── session: devices and the event stream ─────────────────────────────────────────────
+
+  enterSession() {
+    $("pairing").hidden = true;
+    for (const id of ["paired", "scan", "devices", "print"]) $(id).hidden = false;
+    this.stream?.close();
+    this.stream = this.client.events({
+      onEvent: (event) => this.onEvent(event),
+      onStatus: (state, detail) => this.onStreamStatus(state, detail),
+    });
+    this.refreshAll().catch((error) => this.showError(error));
+  }
+
+  leaveSession() {
+    this.stream?.close();
+    this.stream = null;
+  }
+
+  /**
+   * @param {import("./counter-agent.js").StreamState} state
+   * @param {{ delayMs?: number, error?: CounterAgentError }} [detail]
+   */
+  onStreamStatus(state, detail) {
+    switch (state) {
+      case "connecting":
+        if ($("connection").dataset.state !== "reconnecting") this.setConnection("connecting", "Đang kết nối…");
+        break;
+      case "open":
+        this.setConnection("ok", "Đã kết nối — cập nhật trực tiếp");
+        break;
+      case "reconnecting":
+        this.setConnection(
+          "reconnecting",
+          `Mất kết nối — thử lại sau ${Math.max(1, Math.round((detail?.delayMs ?? 0) / 1000))} giây`,
+        );
+        break;
+      case "unauthorized":
+        this.setConnection("error", "Cần ghép nối lại");
+        if (detail?.error) this.showError(detail.error);
+        break;
+      case "closed":
+        break;
+    }
+  }
+
+  /** @param {any} event */
+  onEvent(event) {
+    switch (event.type) {
+      case "resync":
+        this.refreshAll().catch((error) => this.showError(error));
+        break;
+      case "device.status":
+        this.onDeviceStatus(event.data);
+        break;
+      case "scan.page":
+        if (this.scan && event.data.scan_id === this.scan.id) this.addPage(event.data.index);
+        break;
+      case "scan.state":
+        if (this.scan && event.data.scan_id === this.scan.id) {
+          this.scan.state = event.data.state;
+          this.scan.reason = event.data.reason;
+          this.scan.version += 1;
+          if (event.data.state === "completed") this.refreshScan().catch((error) => this.showError(error));
+          this.renderScan();
+        }
+        break;
+      case "print.state": {
+        const job = this.jobs.get(event.data.print_id);
+        if (job) {
+          job.state = event.data.state;
+          job.reason = event.data.reason;
+          job.version += 1;
+          this.renderJobs();
+        } else {
+          this.untrackedPrints.set(event.data.print_id, { state: event.data.state, reason: event.data.reason });
+          if (this.untrackedPrints.size > 100) {
+            const oldest = this.untrackedPrints.keys().next().value;
+            if (oldest !== undefined) this.untrackedPrints.delete(oldest);
+          }
+        }
+        break;
+      }
+    }
+  }
+
+  async refreshAll() {
+    const devices = await this.client.devices();
+    this.devices = new Map(devices.map((d) => [d.id, d]));
+    this.renderDevices();
+    this.fillSelects();
+    if (this.scan) await this.refreshScan();
+    for (const [id, job] of this.jobs) {
+      const version = job.version;
+      const fresh = await this.client.printJob(id);
+      if (job.version === version) Object.assign(job, fresh);
+    }
+    this.renderJobs();
+  }
+
+  /** @param {{ device: string, state: string, reason: string | null }} data */
+  onDeviceStatus(data) {
+    const device = this.devices.get(data.device);
+    if (!device) return;
+    // Show the change at once; the device's own message follows from the agent.
+    device.status = {
+      state: /** @type {any} */ (data.state),
+      reason: data.reason,
+      message: data.reason ? reasonTextVi(data.reason) : null,
+    };
+    this.renderDevices();
+    this.client
+      .device(data.device)
+      .then((fresh) => {
+        this.devices.set(fresh.id, fresh);
+        this.renderDevices();
+      })
+      .catch(() => {});
+  }
+
+  renderDevices() {
+    const items = [...this.devices.values()].map((device) => {
+      const state = device.status.state;
+      const badge = el("span", { class: `badge badge-${state}` }, [/** @type {any} */ (STATE_TEXT)[state] ?? state]);
+      const reason = device.status.message ?? (device.status.reason ? reasonTextVi(device.status.reason) : "");
+      return el("li", { class: "device", "data-device": device.id, "data-state": state }, [
+        el("div", { class: "device-head" }, [
+          el("div", { class: "device-names" }, [
+            el("div", { class: "device-kind" }, [kindText(device)]),
+            el("div", { class: "device-name" }, [`${device.display_name} · ${device.id}`]),
+          ]),
+          badge,
+        ]),
+        el("div", { class: "device-reason" }, [reason]),
+      ]);
+    });
+    $("device-list").replaceChildren(...items);
+  }
+
+  fillSelects() {
+    const devices = [...this.devices.values()];
+    /** @param {HTMLSelectElement} select @param {Device[]} list */
+    const fill = (select, list) => {
+      const previous = select.value;
+      select.replaceChildren(...list.map((d) => el("option", { value: d.id }, [`${d.id} — ${d.display_name}`])));
+      if (list.some((d) => d.id === previous)) select.value = previous;
+    };
+    fill($("scan-device"), devices.filter((d) => d.kind === "scanner"));
+    fill($("print-pdf-device"), devices.filter((d) => d.capabilities.printer?.formats.includes("pdf")));
+    fill($("print-receipt-device"), devices.filter((d) => d.capabilities.printer?.formats.includes("escpos")));
+    this.fillDpi();
+  }
+
+  fillDpi() {
+    const scanner = this.devices.get($("scan-device").value)?.capabilities.scanner;
+    const select = $("scan-dpi");
+    if (!scanner) {
+      select.replaceChildren();
+      return;
+    }
+    const previous = Number(select.value) || scanner.default_dpi;
+    const choices = [...new Set([100, 150, 200, 300, 400, 600, scanner.default_dpi])]
+      .filter((dpi) => dpi <= scanner.max_dpi)
+      .sort((a, b) => a - b);
+    select.replaceChildren(
+      ...choices.map((dpi) => el("option", { value: String(dpi) }, [dpi === scanner.default_dpi ? `${dpi} (mặc định)` : String(dpi)])),
+    );
+    select.value = String(choices.includes(previous) ? previous : scanner.default_dpi);
+  }
+
+  // ── scanning ──────────────────────────────────────────────────────────────────────────
+
+  async startScan() {
+    const form = /** @type {HTMLFormElement} */ ($("scan-form"));
+    const data = new FormData(form);
+    const device = $("scan-device").value;
+    if (!device) throw new CounterAgentError({ status: 0, code: "unknown_device", message: "no scanner selected" });
+    const scan = await this.client.startScan({
+      device,
+      source: /** @type {any} */ (data.get("source")),
+      color: /** @type {any} */ (data.get("color")),
+      dpi: Number($("scan-dpi").value) || undefined,
+    });
+    this.forgetScan();
+    this.scan = { id: scan.id, state: scan.state, reason: scan.reason, version: 0, pages: new Map(), pdf: null };
+    this.renderScan();
+    // Pages that arrived before we knew the scan's id come with the resource.
+    await this.refreshScan();
+  }
+
+  async refreshScan() {
+    if (!this.scan) return;
+    const { id, version } = this.scan;
+    /** @type {Scan} */
+    let scan;
+    try {
+      scan = await this.client.scan(id);
+    } catch (error) {
+      if (error instanceof CounterAgentError && error.code === "not_found") {
+        this.forgetScan();
+        this.renderScan();
+        return;
+      }
+      throw error;
+    }
+    if (!this.scan || this.scan.id !== id) return;
+    if (this.scan.version === version) {
+      this.scan.state = scan.state;
+      this.scan.reason = scan.reason;
+    }
+    for (const page of scan.pages) this.addPage(page.index);
+    this.renderScan();
+  }
+
+  /** @param {number} index */
+  addPage(index) {
+    const scan = this.scan;
+    if (!scan || scan.pages.has(index)) return;
+    scan.pages.set(index, "");
+    const item = el("li", { class: "thumb", "data-index": String(index) }, [
+      el("div", { class: "thumb-loading" }, ["Đang tải…"]),
+      el("div", { class: "thumb-label" }, [`Trang ${index}`]),
+    ]);
+    const after = [...$("thumbs").children].find((li) => Number(li.dataset.index) > index);
+    $("thumbs").insertBefore(item, after ?? null);
+    this.renderScan();
+    this.client
+      .pageUrl(scan.id, index)
+      .then((url) => {
+        if (this.scan !== scan) {
+          URL.revokeObjectURL(url);
+          return;
+        }
+        scan.pages.set(index, url);
+        item.firstElementChild?.replaceWith(el("img", { src: url, alt: `Trang ${index}` }));
+      })
+      .catch((error) => {
+        item.firstElementChild?.replaceWith(el("div", { class: "thumb-loading" }, ["Không tải được"]));
+        this.showError(error);
+      });
+  }
+
+  /** Drops the current scan from the page (not from the agent). */
+  forgetScan() {
+    if (this.scan) for (const url of this.scan.pages.values()) if (url) URL.revokeObjectURL(url);
+    this.scan = null;
+    $("thumbs").replaceChildren();
+  }
+
+  async continueScan() {
+    const current = this.scan;
+    if (!current) return;
+    const version = current.version;
+    const scan = await this.client.continueScan(current.id);
+    if (current.version === version) {
+      current.state = scan.state;
+      current.reason = scan.reason;
+    }
+  }
+
+  async discardScan() {
+    if (!this.scan) return;
+    const id = this.scan.id;
+    await this.client.deleteScan(id);
+    this.forgetScan();
+    $("scan-state").dataset.state = "idle";
+  }
+
+  /** @returns {Promise<Blob>} */
+  async scanPdf() {
+    if (!this.scan) throw new CounterAgentError({ status: 0, code: "no_pages", message: "nothing scanned yet" });
+    if (!this.scan.pdf) this.scan.pdf = await this.client.documentBlob(this.scan.id);
+    return this.scan.pdf;
+  }
+
+  async downloadPdf() {
+    const pdf = await this.scanPdf();
+    const url = URL.createObjectURL(pdf);
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, "");
+    const link = el("a", { href: url, download: `ho-so-${stamp}.pdf` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
+  renderScan() {
+    const scan = this.scan;
+    const state = $("scan-state");
+    if (scan) {
+      state.dataset.state = scan.state;
+      state.textContent = scanStateText({ state: scan.state, reason: scan.reason, pages: scan.pages.size });
+    } else if (state.dataset.state !== "idle") {
+      state.dataset.state = "idle";
+      state.textContent = "Chưa quét.";
+    }
+    const active = scan?.state === "scanning" || scan?.state === "paused";
+    const done = scan?.state === "completed";
+    $("scan-continue").hidden = scan?.state !== "paused";
+    $("scan-cancel").hidden = !scan || !(active || done);
+    $("scan-cancel").textContent = active ? "Huỷ" : "Xoá bản quét";
+    $("scan-download").hidden = !done;
+    if ($("scan-start").getAttribute("aria-busy") !== "true") $("scan-start").disabled = active;
+    if ($("print-scan").getAttribute("aria-busy") !== "true") $("print-scan").disabled = !done;
+    $("print-scan-note").hidden = done;
+  }
+
+  // ── printing ──────────────────────────────────────────────────────────────────────────
+
+  async printScan() {
+    const device = $("print-pdf-device").value;
+    const pdf = await this.scanPdf();
+    // One key per click: the button is disabled while the request runs, so a double click
+    // cannot print twice; a second click later is a second copy on purpose.
+    const job = await this.client.printPdf(device, pdf, `demo-${crypto.randomUUID()}`);
+    this.trackJob(job, "Bản quét (PDF)");
+  }
+
+  async printReceipt() {
+    const device = $("print-receipt-device").value;
+    const job = await this.client.print({ device, idempotencyKey: `demo-${crypto.randomUUID()}`, escpos: testReceipt(device) });
+    this.trackJob(job, "Phiếu thử");
+  }
+
+  /** @param {PrintJob} job @param {string} label */
+  trackJob(job, label) {
+    const early = this.untrackedPrints.get(job.id);
+    this.untrackedPrints.delete(job.id);
+    this.jobs.set(job.id, { ...job, ...early, label, version: 0 });
+    this.renderJobs();
+  }
+
+  renderJobs() {
+    const jobs = [...this.jobs.values()].reverse().slice(0, 6);
+    $("jobs").replaceChildren(
+      ...jobs.map((job) => {
+        const children = [
+          el("div", { class: "job-what" }, [`${job.label} → ${job.device}`]),
+          el("div", { class: "job-state" }, [printStateText(job)]),
+        ];
+        if (job.state === "queued" || job.state === "waiting") {
+          const cancel = /** @type {HTMLButtonElement} */ (el("button", { type: "button", class: "btn btn-small" }, ["Huỷ lệnh in"]));
+          cancel.addEventListener("click", () =>
+            this.act(cancel, async () => {
+              const version = job.version;
+              const fresh = await this.client.cancelPrint(job.id);
+              if (job.version === version) Object.assign(job, fresh);
+              this.renderJobs();
+            }),
+          );
+          children.push(cancel);
+        }
+        return el("li", { class: "job", "data-job": job.id, "data-state": job.state }, children);
+      }),
+    );
+  }
+}
+
+/**
+ * A test receipt as raw ESC/POS bytes. ASCII only, on purpose: Vietnamese text needs the agent's
+ * raster rendering (it arrives with the printing work), because which code page a given printer
+ * really prints Vietnamese with is not known here. Lines stay within 32 columns to fit 58 mm paper.
+ * @param {string} device
+ * @returns {Uint8Array}
+ */
+export function testReceipt(device) {
+  const ESC = 0x1b;
+  const GS = 0x1d;
+  const LF = 0x0a;
+  /** @type {number[]} */
+  const out = [];
+  /** @param {string} text */
+  const line = (text) => {
+    for (const ch of text) {
+      const code = ch.charCodeAt(0);
+      out.push(code >= 0x20 && code < 0x7f ? code : 0x3f);
+    }
+    out.push(LF);
+  };
+  const now = new Date();
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  const stamp = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ${pad(now.getHours())}:${pad(now.getMinutes())}`;
+  out.push(ESC, 0x40); // ESC @: initialise
+  out.push(ESC, 0x61, 1); // ESC a 1: centre
+  out.push(ESC, 0x45, 1); // ESC E 1: bold on
+  line("COUNTER-AGENT");
+  out.push(ESC, 0x45, 0); // bold off
+  line("PHIEU IN THU / TEST RECEIPT");
+  out.push(ESC, 0x61, 0); // ESC a 0: left
+  line("-".repeat(32));
+  line(`May in: ${device}`.slice(0, 32));
+  line(`Luc:    ${stamp}`);
+  line("Doc duoc dong nay la may in");
+  line("hoat dong tot.");
+  line("-".repeat(32));
+  out.push(ESC, 0x64, 3); // ESC d 3: feed three lines
+  out.push(GS, 0x56, 66, 0); // GS V 66 0: feed to the cutter and cut
+  return new Uint8Array(out);
+}
+
+// Both <script> tags in demo.html may find a copy of this file; only the first one runs.
+if (!document.documentElement.dataset.demoStarted) {
+  document.documentElement.dataset.demoStarted = "true";
+  new DemoPage().start();
+}
