@@ -298,6 +298,21 @@ export class CounterAgent {
   }
 
   /**
+   * Revokes this page's token on the agent, then forgets it. Works even when the agent is
+   * unreachable (the token is forgotten locally; a technician can revoke it later).
+   * @returns {Promise<void>}
+   */
+  async unpair() {
+    try {
+      if (this.isPaired()) await this.#fetch("DELETE", "/v1/tokens/self");
+    } catch {
+      // Already revoked or agent unreachable: forgetting locally is all that is left to do.
+    } finally {
+      this.forget();
+    }
+  }
+
+  /**
    * Asks the agent for a pairing code. The agent shows the code on its own page, `pairPage`, on
    * the counter PC; the clerk types it in and the page calls `complete(code)`.
    * @param {{ label?: string, scopes?: string[] }} [options]

@@ -3,7 +3,7 @@
  * The clerk demo page: pairing, live device status, scanning with thumbnails, printing.
  *
  * Which agent: `?agent=http://127.0.0.1:PORT` when given; the page's own origin when the agent
- * itself serves the page (at /demo); otherwise http://127.0.0.1:7420. The client is imported from
+ * itself serves the page (at /web/demo.html); otherwise http://127.0.0.1:7420. The client is imported from
  * beside this file ("./counter-agent.js" resolves against this module's own URL), which is
  * /web/counter-agent.js on the agent and the same folder anywhere else.
  *
@@ -110,7 +110,7 @@ function printStateText(job) {
 function pageAgentUrl() {
   const fromQuery = new URLSearchParams(location.search).get("agent");
   if (fromQuery) return fromQuery;
-  if (location.pathname === "/demo") return location.origin;
+  if (location.pathname === "/web/demo.html") return location.origin;
   return DEFAULT_AGENT_URL;
 }
 
@@ -169,11 +169,13 @@ class DemoPage {
       event.preventDefault();
       this.act($("pair-submit"), () => this.completePairing());
     });
-    $("unpair").addEventListener("click", () => {
-      this.client.forget();
-      this.leaveSession();
-      this.enterPairing();
-    });
+    $("unpair").addEventListener("click", () =>
+      this.act($("unpair"), async () => {
+        await this.client.unpair();
+        this.leaveSession();
+        this.enterPairing();
+      }),
+    );
     $("scan-device").addEventListener("change", () => this.fillDpi());
     $("scan-form").addEventListener("submit", (/** @type {Event} */ event) => {
       event.preventDefault();
@@ -395,24 +397,17 @@ class DemoPage {
     this.renderJobs();
   }
 
-  /** @param {{ device: string, state: string, reason: string | null }} data */
+  /** @param {{ device: string, state: string, reason: string | null, message?: string | null }} data */
   onDeviceStatus(data) {
     const device = this.devices.get(data.device);
     if (!device) return;
-    // Show the change at once; the device's own message follows from the agent.
+    // The event carries the agent's Vietnamese message; the client's table covers older agents.
     device.status = {
       state: /** @type {any} */ (data.state),
       reason: data.reason,
-      message: data.reason ? reasonTextVi(data.reason) : null,
+      message: data.message ?? (data.reason ? reasonTextVi(data.reason) : null),
     };
     this.renderDevices();
-    this.client
-      .device(data.device)
-      .then((fresh) => {
-        this.devices.set(fresh.id, fresh);
-        this.renderDevices();
-      })
-      .catch(() => {});
   }
 
   renderDevices() {

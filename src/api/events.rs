@@ -23,6 +23,8 @@ use super::dto::{iso_time, EventDto, TicketResponse};
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::extract::{Authed, Origin};
 use super::AppState;
+use counter_agent_driver_api::StatusReason;
+
 use crate::events::{Event, EventBus};
 
 /// Largest message a client may send on the WebSocket (it only needs pings and close).
@@ -100,6 +102,11 @@ pub fn event_json(event: &Event) -> String {
     let mut data = serde_json::to_value(&event.body).unwrap_or_default();
     if let Some(object) = data.as_object_mut() {
         object.remove("type");
+        // Device status events carry the Vietnamese text too, so a page needs no second request.
+        if let crate::events::EventBody::DeviceStatus { reason, .. } = &event.body {
+            let message = reason.as_deref().and_then(StatusReason::from_code).map(|r| r.message_vi());
+            object.insert("message".into(), serde_json::json!(message));
+        }
     }
     let dto = EventDto { seq: event.seq, at: iso_time(event.at_ms), kind: event.body.kind(), data };
     serde_json::to_string(&dto).unwrap_or_default()

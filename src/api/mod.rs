@@ -123,6 +123,7 @@ pub fn router(app: AppState) -> Router {
         .route("/v1/prints", post(prints::submit).layer(DefaultBodyLimit::max(MAX_PRINT_BODY)))
         .route("/v1/prints/{id}", get(prints::get).delete(prints::cancel))
         .route("/v1/tokens", get(tokens::list))
+        .route("/v1/tokens/self", axum::routing::delete(tokens::revoke_self))
         .route("/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

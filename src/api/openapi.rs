@@ -24,7 +24,7 @@ impl Modify for BearerAuth {
         pairing::start, pairing::complete,
         scans::start, scans::get, scans::resume, scans::delete, scans::page, scans::document,
         prints::submit, prints::get, prints::cancel,
-        tokens::list, tokens::revoke,
+        tokens::list, tokens::revoke, tokens::revoke_self,
     ),
     components(schemas(error::ErrorCode, error::ErrorBody, error::ErrorDetail, dto::EventDto)),
     modifiers(&BearerAuth)

@@ -41,3 +41,12 @@ pub async fn revoke(State(app): State<AppState>, auth: Authed, Path(id): Path<St
         Err(ApiError::not_found(format!("no token `{id}`")))
     }
 }
+
+/// Revokes the calling token itself ("unpair" in the web app). Needs no scope.
+#[utoipa::path(delete, path = "/v1/tokens/self", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn revoke_self(State(app): State<AppState>, auth: Authed) -> Result<axum::http::StatusCode, ApiError> {
+    app.inner.tokens.revoke(&auth.token.id).map_err(|e| ApiError::internal(&e))?;
+    tracing::info!(message = "A web app unpaired itself.", token = %auth.token.id);
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

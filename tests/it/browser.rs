@@ -420,12 +420,17 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
     agent.stop().await;
 }
 
+/// Test instrumentation: keeps every WebSocket the page opens in `window.__sockets`.
+const RECORD_SOCKETS_JS: &str = "(() => { const Native = window.WebSocket; window.__sockets = []; \
+    window.WebSocket = class extends Native { constructor(...args) { super(...args); window.__sockets.push(this); } }; })()";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_page_served_by_the_agent_finds_its_files_and_pairs() {
     let agent = TestAgent::start_with(|_, options| options.demo = true).await;
     let browser = Chromium::launch().await;
     let page = browser.page().await;
-    page.navigate(&agent.url("/demo")).await;
+    page.add_init_script(RECORD_SOCKETS_JS).await;
+    page.navigate(&agent.url("/web/demo.html")).await;
     assert_eq!(
         page.eval("document.getElementById('agent-url').textContent")
             .await,
@@ -448,6 +453,19 @@ async fn demo_page_served_by_the_agent_finds_its_files_and_pairs() {
     .await;
     agent.sim.set_fault("a4", Some(StatusReason::CoverOpen));
     wait_for_device(&page, "a4", "Lỗi", StatusReason::CoverOpen.message_vi()).await;
+    // When the stream drops, the client reconnects with a fresh ticket and `since`, so the
+    // status change published while it was away still arrives (replayed, not refetched).
+    page.eval("window.__sockets[0].close()").await;
+    agent.sim.set_fault("a4", None);
+    wait_for_device(&page, "a4", "Sẵn sàng", "").await;
+    let url = page
+        .wait_for(
+            "a second event socket",
+            "window.__sockets.length === 2 && window.__sockets[1].readyState === WebSocket.OPEN && window.__sockets[1].url",
+            WAIT,
+        )
+        .await;
+    assert!(url.as_str().is_some_and(|u| u.contains("&since=")), "{url}");
     // The stylesheet applied (the primary button is the agent's blue), so /web/demo.css loaded.
     let color = page
         .eval("getComputedStyle(document.getElementById('scan-start')).backgroundColor")

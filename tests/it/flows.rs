@@ -61,3 +61,31 @@ async fn same_idempotency_key_prints_once() {
     assert_eq!(agent.sim.printed("a4").len(), 1);
     agent.stop().await;
 }
+
+#[tokio::test]
+async fn the_demo_page_and_its_files_are_served_from_one_folder() {
+    let agent = TestAgent::start().await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let redirect = client.get(agent.url("/demo")).send().await.expect("send");
+    assert_eq!(redirect.status(), 303);
+    assert_eq!(redirect.headers()["location"], "/web/demo.html");
+    for (file, content_type) in [
+        ("demo.html", "text/html; charset=utf-8"),
+        ("demo.js", "text/javascript; charset=utf-8"),
+        ("demo.css", "text/css; charset=utf-8"),
+        ("counter-agent.js", "text/javascript; charset=utf-8"),
+    ] {
+        let response = client.get(agent.url(&format!("/web/{file}"))).send().await.expect("send");
+        assert_eq!(response.status(), 200, "{file}");
+        assert_eq!(response.headers()["content-type"], content_type, "{file}");
+    }
+    let page = client.get(agent.url("/web/demo.html")).send().await.expect("send");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(page.headers()["content-security-policy"].to_str().expect("ascii").contains("frame-ancestors 'none'"));
+    // Only embedded files exist under /web/.
+    for missing in ["/web/pair.html", "/web/../Cargo.toml", "/web/%2e%2e%2fCargo.toml", "/web/"] {
+        let response = client.get(agent.url(missing)).send().await.expect("send");
+        assert_eq!(response.status(), 404, "{missing}");
+    }
+    agent.stop().await;
+}

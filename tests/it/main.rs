@@ -10,4 +10,4 @@ mod bad_input;
 mod faults;
 mod startup;
 mod limits;
-mod zz_probe;
+mod tokens;

@@ -322,6 +322,15 @@ impl Page {
         }
     }
 
+    /// Runs `source` in every document this page loads, before the page's own scripts.
+    pub async fn add_init_script(&self, source: &str) {
+        self.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": source }),
+        )
+        .await;
+    }
+
     /// Types text into the focused element, as a keyboard would.
     pub async fn type_text(&self, text: &str) {
         self.call("Input.insertText", json!({ "text": text })).await;
@@ -329,12 +338,13 @@ impl Page {
 
     /// A PNG of the whole page.
     pub async fn screenshot(&self) -> Vec<u8> {
-        let metrics = self.call("Page.getLayoutMetrics", json!({})).await;
-        let size = &metrics["cssContentSize"];
+        let size = self
+            .eval("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+            .await;
         let clip = json!({
             "x": 0, "y": 0,
-            "width": size["width"].as_f64().unwrap_or(1280.0),
-            "height": size["height"].as_f64().unwrap_or(900.0),
+            "width": size[0].as_f64().unwrap_or(1280.0),
+            "height": size[1].as_f64().unwrap_or(900.0),
             "scale": 1,
         });
         let shot = self
