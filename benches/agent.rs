@@ -58,19 +58,29 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-fn start(station: &Path) -> Child {
-    Command::new(binary())
+/// The agent process; killed when dropped, so a failed run leaves nothing behind.
+struct AgentProcess(Child);
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(station: &Path) -> AgentProcess {
+    AgentProcess(Command::new(binary())
         .args(["serve", "--config"])
         .arg(station)
         .env("COUNTER_AGENT_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start the release binary (cargo build --release first)")
+        .expect("start the release binary (cargo build --release first)"))
 }
 
 /// Time from spawn to the first successful `GET /v1/health`.
-fn startup_time(port: u16, station: &Path) -> (Duration, Child) {
+fn startup_time(port: u16, station: &Path) -> (Duration, AgentProcess) {
     let begin = Instant::now();
     let child = start(station);
     loop {
@@ -84,7 +94,7 @@ fn startup_time(port: u16, station: &Path) -> (Duration, Child) {
                 }
             }
         }
-        assert!(begin.elapsed() < Duration::from_secs(10), "agent did not start");
+        assert!(begin.elapsed() < Duration::from_secs(10), "agent did not start within 10 s");
         std::thread::sleep(Duration::from_micros(500));
     }
 }
@@ -205,10 +215,8 @@ fn main() {
         std::fs::create_dir_all(&run_dir).expect("mkdir");
         let port = free_port();
         let station = write_station(&run_dir, port);
-        let (elapsed, mut child) = startup_time(port, &station);
+        let (elapsed, _child) = startup_time(port, &station);
         startups.push(elapsed);
-        let _ = child.kill();
-        let _ = child.wait();
     }
     startups.sort();
     println!(
@@ -221,10 +229,13 @@ fn main() {
     let station = write_station(dir.path(), port);
     let token = create_token(&station);
     let (_, mut child) = startup_time(port, &station);
-    let stdout = child.stdout.take().expect("stdout");
+    let stdout = child.0.stdout.take().expect("stdout");
     std::thread::spawn(move || for _ in BufReader::new(stdout).lines() {});
     std::thread::sleep(Duration::from_secs(3));
-    println!("idle resident memory: {:.1} MB (VmRSS after 3 s idle, 4 simulated devices)", rss_kib(child.id()) as f64 / 1024.0);
+    println!(
+        "idle resident memory: {:.1} MB (VmRSS after 3 s idle, 4 simulated devices)",
+        rss_kib(child.0.id()) as f64 / 1024.0
+    );
 
     // One thread for the load generator, leaving the other core to the agent.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -236,7 +247,5 @@ fn main() {
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         latencies[latencies.len() - 1].as_secs_f64() * 1e3
     );
-    println!("resident memory after load: {:.1} MB", rss_kib(child.id()) as f64 / 1024.0);
-    let _ = child.kill();
-    let _ = child.wait();
+    println!("resident memory after load: {:.1} MB", rss_kib(child.0.id()) as f64 / 1024.0);
 }

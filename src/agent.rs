@@ -89,8 +89,9 @@ impl Agent {
         if !station.listen.ip().is_loopback() {
             return Err(StartError::NotLoopback(station.listen));
         }
-        let listener =
-            TcpListener::bind(station.listen).await.map_err(|source| StartError::Bind { addr: station.listen, source })?;
+        let listener = TcpListener::bind(station.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: station.listen, source })?;
         let local = listener.local_addr().map_err(|source| StartError::Bind { addr: station.listen, source })?;
         let store = Store::open(&station.data_dir)?;
         let events = EventBus::new(store.clone());
@@ -124,7 +125,8 @@ impl Agent {
         let scans = ScanService::new(devices.clone(), events.clone(), station.data_dir.join("scans"), options.scan_ttl)
             .map_err(StartError::Scans)?;
         scans.spawn_sweeper();
-        let prints = PrintService::start(store.clone(), devices.clone(), events.clone(), station.data_dir.join("spool"))?;
+        let prints =
+            PrintService::start(store.clone(), devices.clone(), events.clone(), station.data_dir.join("spool"))?;
 
         let port = local.port();
         let self_origin = format!("http://127.0.0.1:{port}");
@@ -134,7 +136,8 @@ impl Agent {
         if options.demo {
             allowed_origins.extend(self_origins.iter().cloned());
         }
-        let allowed_hosts = [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")].into_iter().collect();
+        let allowed_hosts =
+            [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")].into_iter().collect();
         let state = AppState {
             inner: Arc::new(AppInner {
                 station_name: station.name.clone(),
@@ -152,7 +155,10 @@ impl Agent {
                 prints,
                 limiter: RateLimiter::new(options.read_rate, options.write_rate),
                 // Denials are audited up to 20 per second per origin, so a flood cannot fill the disk.
-                deny_audit_limiter: RateLimiter::new(Rate { per_second: 20.0, burst: 100.0 }, Rate { per_second: 20.0, burst: 100.0 }),
+                deny_audit_limiter: RateLimiter::new(
+                    Rate { per_second: 20.0, burst: 100.0 },
+                    Rate { per_second: 20.0, burst: 100.0 },
+                ),
                 max_print_body: MAX_PRINT_BODY,
             }),
         };

@@ -12,7 +12,11 @@ use counter_agent::config::{self, Overrides, Station};
 use counter_agent::store::Store;
 
 #[derive(Parser)]
-#[command(name = "counter-agent", version, about = "Scanner, printers and queue devices of a counter PC, behind a secure localhost API")]
+#[command(
+    name = "counter-agent",
+    version,
+    about = "Scanner, printers and queue devices of a counter PC, behind a secure localhost API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -268,4 +272,3 @@ fn main() -> ExitCode {
         }
     }
 }
-

@@ -158,6 +158,17 @@ impl ApiError {
     }
 }
 
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code = self.code;
+        let body = ErrorBody { error: ErrorDetail { code, message: self.message, hint: self.hint } };
+        let mut response = (self.status, Json(body)).into_response();
+        // The security middleware reads the code for the audit log.
+        response.extensions_mut().insert(code);
+        response
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,16 +178,5 @@ mod tests {
         for code in ErrorCode::ALL {
             assert_eq!(serde_json::to_value(code).expect("serialises"), serde_json::json!(code.as_str()));
         }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let code = self.code;
-        let body = ErrorBody { error: ErrorDetail { code, message: self.message, hint: self.hint } };
-        let mut response = (self.status, Json(body)).into_response();
-        // The security middleware reads the code for the audit log.
-        response.extensions_mut().insert(code);
-        response
     }
 }

@@ -21,25 +21,28 @@ pub struct Authed {
 impl Authed {
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
         self.token.require(scope).map_err(|_| {
-            ApiError::new(StatusCode::FORBIDDEN, ErrorCode::InsufficientScope, format!("this token lacks the `{scope}` scope"))
-                .hint("pair again asking for that scope, or have a technician create a token with it")
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::InsufficientScope,
+                format!("this token lacks the `{scope}` scope"),
+            )
+            .hint("pair again asking for that scope, or have a technician create a token with it")
         })
     }
 }
 
 pub fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message).hint("pair the web app with this agent again")
+    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
+        .hint("pair the web app with this agent again")
 }
 
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Authed, ApiError> {
-        let origin = parts
-            .extensions
-            .get::<RequestOrigin>()
-            .map(|o| o.0.clone())
-            .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, ErrorCode::OriginRequired, "requests must carry an allowed Origin"))?;
+        let origin = parts.extensions.get::<RequestOrigin>().map(|o| o.0.clone()).ok_or_else(|| {
+            ApiError::new(StatusCode::FORBIDDEN, ErrorCode::OriginRequired, "requests must carry an allowed Origin")
+        })?;
         let secret = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -67,11 +70,9 @@ impl FromRequestParts<AppState> for Origin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Origin, ApiError> {
-        parts
-            .extensions
-            .get::<RequestOrigin>()
-            .map(|o| Origin(o.0.clone()))
-            .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, ErrorCode::OriginRequired, "requests must carry an allowed Origin"))
+        parts.extensions.get::<RequestOrigin>().map(|o| Origin(o.0.clone())).ok_or_else(|| {
+            ApiError::new(StatusCode::FORBIDDEN, ErrorCode::OriginRequired, "requests must carry an allowed Origin")
+        })
     }
 }
 
@@ -94,9 +95,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(match rejection {
-                JsonRejection::JsonDataError(e) => ApiError::bad_request(ErrorCode::InvalidRequest, short(e.body_text()))
-                    .hint("check field names and types against /v1/openapi.json"),
-                JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(ErrorCode::InvalidJson, short(e.body_text())),
+                JsonRejection::JsonDataError(e) => {
+                    ApiError::bad_request(ErrorCode::InvalidRequest, short(e.body_text()))
+                        .hint("check field names and types against /v1/openapi.json")
+                }
+                JsonRejection::JsonSyntaxError(e) => {
+                    ApiError::bad_request(ErrorCode::InvalidJson, short(e.body_text()))
+                }
                 JsonRejection::MissingJsonContentType(_) => ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     ErrorCode::UnsupportedMediaType,

@@ -41,9 +41,8 @@ pub async fn start(
 ) -> Result<Json<PairingStartResponse>, ApiError> {
     let scopes = match &request.scopes {
         None => Scopes::new(DEFAULT_SCOPES.to_vec()),
-        Some(names) => Scopes::parse(names.iter().map(String::as_str)).map_err(|e| {
-            ApiError::bad_request(ErrorCode::UnknownScope, e.to_string())
-        })?,
+        Some(names) => Scopes::parse(names.iter().map(String::as_str))
+            .map_err(|e| ApiError::bad_request(ErrorCode::UnknownScope, e.to_string()))?,
     };
     if scopes.contains(Scope::Admin) {
         return Err(ApiError::bad_request(ErrorCode::InvalidRequest, "the admin scope cannot be paired")
@@ -70,7 +69,8 @@ pub async fn complete(
     Origin(origin): Origin,
     ApiJson(request): ApiJson<PairingCompleteRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    let (label, scopes) = app.inner.pairings.complete(&origin, &request.pairing_id, &request.code).map_err(pairing_error)?;
+    let (label, scopes) =
+        app.inner.pairings.complete(&origin, &request.pairing_id, &request.code).map_err(pairing_error)?;
     let label = if label.is_empty() { "paired web app".to_string() } else { label };
     let new = app.inner.tokens.create(&origin, scopes, &label).map_err(|e| ApiError::internal(&e))?;
     tracing::info!(message = "Paired a web app.", origin = %origin, token = %new.info.id);
@@ -91,7 +91,14 @@ pub async fn page(State(app): State<AppState>) -> Response {
     let pending = app.inner.pairings.pending();
     let mut rows = String::new();
     for p in &pending {
-        let code: String = p.code.chars().collect::<Vec<_>>().chunks(3).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ");
+        let code: String = p
+            .code
+            .chars()
+            .collect::<Vec<_>>()
+            .chunks(3)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join(" ");
         rows.push_str(&format!(
             "<li class=\"request\"><div class=\"origin\">{}</div><div class=\"label\">{}</div><div class=\"scopes\">Quyền: {}</div><div class=\"code\" data-code=\"{}\">{}</div><div class=\"expires\">Hết hạn sau {} giây</div></li>",
             escape(&p.origin),
@@ -107,13 +114,17 @@ pub async fn page(State(app): State<AppState>) -> Response {
     } else {
         format!("<ul>{rows}</ul>")
     };
-    let html = super::pages::PAIR_TEMPLATE.replace("{{REQUESTS}}", &body).replace("{{STATION}}", &escape(&app.inner.station_name));
+    let html = super::pages::PAIR_TEMPLATE
+        .replace("{{REQUESTS}}", &body)
+        .replace("{{STATION}}", &escape(&app.inner.station_name));
     let mut response = Html(html).into_response();
     let headers = response.headers_mut();
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'",
+        ),
     );
     headers.insert(header::REFRESH, HeaderValue::from_static("3"));
     response

@@ -22,10 +22,14 @@ fn print_error(error: PrintError) -> ApiError {
             .hint("print on a device whose kind is printer (GET /v1/devices)"),
         PrintError::UnsupportedFormat { .. } => ApiError::bad_request(ErrorCode::UnsupportedFormat, error.to_string()),
         PrintError::InvalidDocument(message) => ApiError::bad_request(ErrorCode::InvalidDocument, message),
-        PrintError::IdempotencyConflict(_) => ApiError::new(StatusCode::CONFLICT, ErrorCode::IdempotencyConflict, error.to_string())
-            .hint("use a new idempotency_key for a new document"),
+        PrintError::IdempotencyConflict(_) => {
+            ApiError::new(StatusCode::CONFLICT, ErrorCode::IdempotencyConflict, error.to_string())
+                .hint("use a new idempotency_key for a new document")
+        }
         PrintError::NotFound(_) => ApiError::not_found(error.to_string()),
-        PrintError::NotCancellable(_) => ApiError::new(StatusCode::CONFLICT, ErrorCode::JobNotCancellable, error.to_string()),
+        PrintError::NotCancellable(_) => {
+            ApiError::new(StatusCode::CONFLICT, ErrorCode::JobNotCancellable, error.to_string())
+        }
         PrintError::Store(error) => ApiError::internal(&error),
         PrintError::Io(error) => ApiError::internal(&error),
     }
@@ -37,7 +41,9 @@ fn decode_base64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
         .map_err(|_| ApiError::bad_request(ErrorCode::InvalidBase64, format!("`{field}` is not valid base64")))
 }
 
-fn respond(result: Result<(crate::print::PrintJob, bool), PrintError>) -> Result<(StatusCode, Json<PrintDto>), ApiError> {
+fn respond(
+    result: Result<(crate::print::PrintJob, bool), PrintError>,
+) -> Result<(StatusCode, Json<PrintDto>), ApiError> {
     let (job, created) = result.map_err(print_error)?;
     Ok((if created { StatusCode::ACCEPTED } else { StatusCode::OK }, Json(job.into())))
 }
@@ -66,13 +72,20 @@ pub async fn submit(
         let Query(query) = query.map_err(|_| {
             ApiError::bad_request(ErrorCode::InvalidRequest, "a raw PDF body needs ?device=…&idempotency_key=…")
         })?;
-        let bytes = axum::body::to_bytes(request.into_body(), app.inner.max_print_body).await.map_err(|_| body_too_large())?;
+        let bytes =
+            axum::body::to_bytes(request.into_body(), app.inner.max_print_body).await.map_err(|_| body_too_large())?;
         return respond(app.inner.prints.submit(
             &auth.origin,
-            SubmitPrint { device: query.device, idempotency_key: query.idempotency_key, format: DocumentFormat::Pdf, bytes: Bytes::into(bytes) },
+            SubmitPrint {
+                device: query.device,
+                idempotency_key: query.idempotency_key,
+                format: DocumentFormat::Pdf,
+                bytes: Bytes::into(bytes),
+            },
         ));
     }
-    let ApiJson(body) = <ApiJson<PrintRequestDto> as axum::extract::FromRequest<AppState>>::from_request(request, &app).await?;
+    let ApiJson(body) =
+        <ApiJson<PrintRequestDto> as axum::extract::FromRequest<AppState>>::from_request(request, &app).await?;
     let device_exists = app.inner.devices.get(&body.device).is_some();
     if !device_exists {
         return Err(unknown_device(&body.device));
@@ -85,16 +98,26 @@ pub async fn submit(
                 .hint("this agent has no print templates yet; send `pdf` or `escpos`"));
         }
         _ => {
-            return Err(ApiError::bad_request(ErrorCode::InvalidRequest, "send exactly one of `pdf`, `escpos` or `template`"));
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidRequest,
+                "send exactly one of `pdf`, `escpos` or `template`",
+            ));
         }
     };
-    respond(app.inner.prints.submit(&auth.origin, SubmitPrint { device: body.device, idempotency_key: body.idempotency_key, format, bytes }))
+    respond(app.inner.prints.submit(
+        &auth.origin,
+        SubmitPrint { device: body.device, idempotency_key: body.idempotency_key, format, bytes },
+    ))
 }
 
 /// A print job's state.
 #[utoipa::path(get, path = "/v1/prints/{id}", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = PrintDto), (status = 404, body = ErrorBody)))]
-pub async fn get(State(app): State<AppState>, auth: Authed, Path(id): Path<String>) -> Result<Json<PrintDto>, ApiError> {
+pub async fn get(
+    State(app): State<AppState>,
+    auth: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<PrintDto>, ApiError> {
     auth.require(Scope::Print)?;
     Ok(Json(app.inner.prints.get(&auth.origin, &id).map_err(print_error)?.into()))
 }
@@ -102,7 +125,11 @@ pub async fn get(State(app): State<AppState>, auth: Authed, Path(id): Path<Strin
 /// Cancels a job that has not started printing.
 #[utoipa::path(delete, path = "/v1/prints/{id}", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = PrintDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn cancel(State(app): State<AppState>, auth: Authed, Path(id): Path<String>) -> Result<Json<PrintDto>, ApiError> {
+pub async fn cancel(
+    State(app): State<AppState>,
+    auth: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<PrintDto>, ApiError> {
     auth.require(Scope::Print)?;
     Ok(Json(app.inner.prints.cancel(&auth.origin, &id).map_err(print_error)?.into()))
 }

@@ -35,8 +35,10 @@ fn scan_error(error: ScanError) -> ApiError {
         ScanError::Device(DeviceError::Busy { .. }) => {
             ApiError::new(StatusCode::CONFLICT, ErrorCode::DeviceBusy, "the scanner is busy")
         }
-        ScanError::Device(error) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::DeviceUnavailable, error.to_string())
-            .hint("check the scanner (GET /v1/devices shows its status)"),
+        ScanError::Device(error) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::DeviceUnavailable, error.to_string())
+                .hint("check the scanner (GET /v1/devices shows its status)")
+        }
         ScanError::Io(error) => ApiError::internal(&error),
     }
 }
@@ -55,7 +57,12 @@ pub async fn start(
         .scans
         .start(
             &auth.origin,
-            StartScan { device: request.device, source: request.source.into(), color: request.color.into(), dpi: request.dpi },
+            StartScan {
+                device: request.device,
+                source: request.source.into(),
+                color: request.color.into(),
+                dpi: request.dpi,
+            },
         )
         .map_err(scan_error)?;
     Ok((StatusCode::ACCEPTED, Json(view.into())))
@@ -72,7 +79,11 @@ pub async fn get(State(app): State<AppState>, auth: Authed, Path(id): Path<Strin
 /// Continues a paused batch after the fault (jam, cover) was cleared.
 #[utoipa::path(post, path = "/v1/scans/{id}/continue", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 202, body = ScanDto), (status = 409, body = ErrorBody)))]
-pub async fn resume(State(app): State<AppState>, auth: Authed, Path(id): Path<String>) -> Result<(StatusCode, Json<ScanDto>), ApiError> {
+pub async fn resume(
+    State(app): State<AppState>,
+    auth: Authed,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<ScanDto>), ApiError> {
     auth.require(Scope::Scan)?;
     let view = app.inner.scans.resume(&auth.origin, &id).map_err(scan_error)?;
     Ok((StatusCode::ACCEPTED, Json(view.into())))
@@ -91,9 +102,15 @@ pub async fn delete(State(app): State<AppState>, auth: Authed, Path(id): Path<St
 #[utoipa::path(get, path = "/v1/scans/{id}/pages/{n}", security(("bearer" = [])),
     params(("id" = String, Path), ("n" = u32, Path)),
     responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = ErrorBody)))]
-pub async fn page(State(app): State<AppState>, auth: Authed, Path((id, n)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn page(
+    State(app): State<AppState>,
+    auth: Authed,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     auth.require(Scope::Scan)?;
-    let n: u32 = n.parse().map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest, "page number must be a positive integer"))?;
+    let n: u32 = n
+        .parse()
+        .map_err(|_| ApiError::bad_request(ErrorCode::InvalidRequest, "page number must be a positive integer"))?;
     let bytes = app.inner.scans.page(&auth.origin, &id, n).await.map_err(scan_error)?;
     let mut response = bytes.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));

@@ -38,7 +38,7 @@ pub struct AuditSlot(pub Arc<Mutex<Option<String>>>);
 pub const ALLOWED_HEADERS: &str = "authorization, content-type";
 pub const ALLOWED_METHODS: &str = "GET, POST, DELETE";
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -111,13 +111,18 @@ pub async fn guard(State(app): State<AppState>, mut request: Request, next: Next
     }
 
     // 2. Origin.
-    let same_origin_fetch = header_str(headers, "sec-fetch-site".parse().expect("static header name")) == Some("same-origin");
+    let same_origin_fetch =
+        header_str(headers, "sec-fetch-site".parse().expect("static header name")) == Some("same-origin");
     let origin = match origin_header.as_deref() {
         Some(origin) => {
             if !app.origin_allowed(origin) {
                 return deny(
-                    ApiError::new(StatusCode::FORBIDDEN, ErrorCode::OriginNotAllowed, format!("origin {origin} is not allowed"))
-                        .hint("a technician adds the web app's exact origin to [server] allowed_origins in station.toml"),
+                    ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        ErrorCode::OriginNotAllowed,
+                        format!("origin {origin} is not allowed"),
+                    )
+                    .hint("a technician adds the web app's exact origin to [server] allowed_origins in station.toml"),
                     Some(origin),
                 );
             }
@@ -137,7 +142,10 @@ pub async fn guard(State(app): State<AppState>, mut request: Request, next: Next
     // 3. Preflight.
     if method == Method::OPTIONS {
         let Some(origin) = origin else {
-            return deny(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::OriginRequired, "preflight without Origin"), None);
+            return deny(
+                ApiError::new(StatusCode::FORBIDDEN, ErrorCode::OriginRequired, "preflight without Origin"),
+                None,
+            );
         };
         let mut response = StatusCode::NO_CONTENT.into_response();
         let out = response.headers_mut();
@@ -156,7 +164,8 @@ pub async fn guard(State(app): State<AppState>, mut request: Request, next: Next
     let class = if matches!(method, Method::GET | Method::HEAD) { Class::Read } else { Class::Write };
     if is_api && !app.inner.limiter.allow(origin.as_deref().unwrap_or("-"), class) {
         let mut response = deny(
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "too many requests").hint("slow down and retry in a second"),
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "too many requests")
+                .hint("slow down and retry in a second"),
             origin.as_deref(),
         );
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -167,10 +176,21 @@ pub async fn guard(State(app): State<AppState>, mut request: Request, next: Next
     }
 
     // 5. Content type on writes.
-    if is_api && matches!(method, Method::POST | Method::PUT | Method::PATCH) && !content_type_ok(request.headers(), &path) {
+    if is_api
+        && matches!(method, Method::POST | Method::PUT | Method::PATCH)
+        && !content_type_ok(request.headers(), &path)
+    {
         let mut response = deny(
-            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType, "send the body as application/json")
-                .hint(if accepts_pdf(&path) { "or as application/pdf" } else { "form and text/plain bodies are refused" }),
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+                "send the body as application/json",
+            )
+            .hint(if accepts_pdf(&path) {
+                "or as application/pdf"
+            } else {
+                "form and text/plain bodies are refused"
+            }),
             origin.as_deref(),
         );
         if let Some(origin) = &origin {

@@ -33,7 +33,11 @@ pub async fn list(State(app): State<AppState>, auth: Authed) -> Result<Json<Toke
 /// Revokes a token at once (its WebSocket tickets stop working too).
 #[utoipa::path(delete, path = "/v1/tokens/{id}", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn revoke(State(app): State<AppState>, auth: Authed, Path(id): Path<String>) -> Result<axum::http::StatusCode, ApiError> {
+pub async fn revoke(
+    State(app): State<AppState>,
+    auth: Authed,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
     auth.require(Scope::Admin)?;
     if app.inner.tokens.revoke(&id).map_err(|e| ApiError::internal(&e))? {
         Ok(axum::http::StatusCode::NO_CONTENT)

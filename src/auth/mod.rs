@@ -11,7 +11,7 @@ mod tickets;
 mod tokens;
 
 pub use audit::{Audit, AuditRecord, Decision};
-pub use pairing::{PairingError, PairingStarted, PendingPairing, Pairings, MAX_FAILURES, LOCKOUT};
+pub use pairing::{PairingError, PairingStarted, Pairings, PendingPairing, LOCKOUT, MAX_FAILURES};
 pub use scope::{Scope, Scopes, UnknownScope};
 pub use tickets::{Ticket, Tickets};
 pub use tokens::{AuthError, NewToken, TokenInfo, Tokens};

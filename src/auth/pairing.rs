@@ -169,7 +169,7 @@ impl Pairings {
                 )
             })
             .collect();
-        list.sort_by(|a, b| b.0.cmp(&a.0));
+        list.sort_by_key(|(created, _)| std::cmp::Reverse(*created));
         list.into_iter().map(|(_, p)| p).collect()
     }
 }

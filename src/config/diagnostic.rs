@@ -46,19 +46,8 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A problem with a whole file (or a flag), not a place inside it.
-    pub fn file_level(
-        severity: Severity,
-        file: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Diagnostic {
-        Diagnostic {
-            severity,
-            file: file.into(),
-            line: 0,
-            column: 0,
-            message: message.into(),
-            hint: None,
-        }
+    pub fn file_level(severity: Severity, file: impl Into<String>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity, file: file.into(), line: 0, column: 0, message: message.into(), hint: None }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
@@ -76,11 +65,7 @@ impl fmt::Display for Diagnostic {
         if self.line == 0 {
             write!(f, "{}: {}: {}", self.file, self.severity, self.message)?;
         } else {
-            write!(
-                f,
-                "{}:{}:{}: {}: {}",
-                self.file, self.line, self.column, self.severity, self.message
-            )?;
+            write!(f, "{}:{}:{}: {}: {}", self.file, self.line, self.column, self.severity, self.message)?;
         }
         if let Some(hint) = &self.hint {
             write!(f, " — {hint}")?;
@@ -197,8 +182,7 @@ mod tests {
 
     #[test]
     fn display_with_and_without_position_and_hint() {
-        let check =
-            |diagnostic: Diagnostic, expected: &str| assert_eq!(diagnostic.to_string(), expected);
+        let check = |diagnostic: Diagnostic, expected: &str| assert_eq!(diagnostic.to_string(), expected);
         let at = |line, column| Diagnostic {
             severity: Severity::Error,
             file: "station.toml".into(),
@@ -207,31 +191,17 @@ mod tests {
             message: "unknown key `listne` in [server]".into(),
             hint: None,
         };
-        check(
-            at(5, 1),
-            "station.toml:5:1: error: unknown key `listne` in [server]",
-        );
+        check(at(5, 1), "station.toml:5:1: error: unknown key `listne` in [server]");
         check(
             at(5, 1).with_hint("did you mean `listen`?"),
             "station.toml:5:1: error: unknown key `listne` in [server] — did you mean `listen`?",
         );
-        check(
-            Diagnostic::file_level(Severity::Warning, "p.toml", "odd"),
-            "p.toml: warning: odd",
-        );
-        let both = Diagnostics(vec![
-            at(1, 2),
-            Diagnostic::file_level(Severity::Warning, "a", "b"),
-        ]);
-        assert_eq!(
-            both.to_string(),
-            "station.toml:1:2: error: unknown key `listne` in [server]\na: warning: b"
-        );
+        check(Diagnostic::file_level(Severity::Warning, "p.toml", "odd"), "p.toml: warning: odd");
+        let both = Diagnostics(vec![at(1, 2), Diagnostic::file_level(Severity::Warning, "a", "b")]);
+        assert_eq!(both.to_string(), "station.toml:1:2: error: unknown key `listne` in [server]\na: warning: b");
         assert!(both.has_errors());
         assert_eq!((both.n_errors(), both.n_warnings()), (1, 1));
-        assert!(
-            !Diagnostics(vec![Diagnostic::file_level(Severity::Warning, "a", "b")]).has_errors()
-        );
+        assert!(!Diagnostics(vec![Diagnostic::file_level(Severity::Warning, "a", "b")]).has_errors());
     }
 
     #[test]

@@ -30,8 +30,7 @@ pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use origin::{normalize_origin, OriginError};
 
 /// The listen address when the file has none.
-pub const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 7420);
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 7420);
 
 /// The office's time zone when the file has none; queue day keys use it.
 pub const DEFAULT_TIMEZONE: &str = "Asia/Ho_Chi_Minh";
@@ -69,10 +68,9 @@ impl fmt::Debug for QueueStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             QueueStore::Sqlite => f.write_str("Sqlite"),
-            QueueStore::Postgres { url } => f
-                .debug_struct("Postgres")
-                .field("url", &station::redact_password(url))
-                .finish(),
+            QueueStore::Postgres { url } => {
+                f.debug_struct("Postgres").field("url", &station::redact_password(url)).finish()
+            }
         }
     }
 }
@@ -111,9 +109,8 @@ pub fn load_station(
     let shown = path.display().to_string();
     let text = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
-            let diagnostic =
-                Diagnostic::file_level(Severity::Error, &shown, "station file is not UTF-8 text")
-                    .with_hint("save it as UTF-8 (in Notepad: Save as → Encoding → UTF-8)");
+            let diagnostic = Diagnostic::file_level(Severity::Error, &shown, "station file is not UTF-8 text")
+                .with_hint("save it as UTF-8 (in Notepad: Save as → Encoding → UTF-8)");
             Diagnostics(vec![diagnostic])
         })?,
         Err(error) => {
@@ -124,12 +121,7 @@ pub fn load_station(
                 _ => "check the file's permissions",
             };
             let message = format!("cannot read station file: {error}");
-            return Err(Diagnostics(vec![Diagnostic::file_level(
-                Severity::Error,
-                shown,
-                message,
-            )
-            .with_hint(hint)]));
+            return Err(Diagnostics(vec![Diagnostic::file_level(Severity::Error, shown, message).with_hint(hint)]));
         }
     };
     load_station_str(&shown, &text, overrides, supported_schemes)
@@ -150,17 +142,12 @@ pub fn load_station_str(
 pub fn demo_station(listen: SocketAddr, data_dir: PathBuf) -> Station {
     let (profiles, _) = profile::load_builtin();
     let device = |id: &str, profile_id: &str, sim_kind: &str| {
-        let profile = profiles
-            .get(profile_id)
-            .expect("the generic built-in profiles always load (tested)");
+        let profile = profiles.get(profile_id).expect("the generic built-in profiles always load (tested)");
         DeviceConfig {
             id: id.to_string(),
             profile_id: profile_id.to_string(),
             kind: profile.kind,
-            connection: Connection::Sim {
-                kind: sim_kind.to_string(),
-                options: Vec::new(),
-            },
+            connection: Connection::Sim { kind: sim_kind.to_string(), options: Vec::new() },
             settings: profile.settings.clone(),
             display_name: profile.display_name(),
         }
@@ -189,8 +176,8 @@ pub fn demo_station(listen: SocketAddr, data_dir: PathBuf) -> Station {
 /// `%ProgramData%\counter-agent` on Windows.
 pub fn default_data_dir() -> PathBuf {
     if cfg!(windows) {
-        let program_data = std::env::var_os("ProgramData")
-            .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from);
+        let program_data =
+            std::env::var_os("ProgramData").map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from);
         program_data.join("counter-agent")
     } else if cfg!(target_os = "macos") {
         PathBuf::from("/Library/Application Support/counter-agent")
@@ -202,8 +189,6 @@ pub fn default_data_dir() -> PathBuf {
 /// Device and profile ids: `[a-z0-9][a-z0-9_-]*`.
 pub fn is_valid_id(id: &str) -> bool {
     let mut chars = id.chars();
-    chars
-        .next()
-        .is_some_and(|first| first.is_ascii_lowercase() || first.is_ascii_digit())
+    chars.next().is_some_and(|first| first.is_ascii_lowercase() || first.is_ascii_digit())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }

@@ -31,29 +31,12 @@ pub(crate) struct Sink<'a> {
 
 impl<'a> Sink<'a> {
     pub(crate) fn new(file: impl Into<String>, text: &'a str) -> Sink<'a> {
-        Sink {
-            file: file.into(),
-            text,
-            found: RefCell::new(Vec::new()),
-        }
+        Sink { file: file.into(), text, found: RefCell::new(Vec::new()) }
     }
 
-    pub(crate) fn report(
-        &self,
-        severity: Severity,
-        span: Range<usize>,
-        message: String,
-        hint: Option<String>,
-    ) {
+    pub(crate) fn report(&self, severity: Severity, span: Range<usize>, message: String, hint: Option<String>) {
         let (line, column) = line_column(self.text, span.start);
-        let diagnostic = Diagnostic {
-            severity,
-            file: self.file.clone(),
-            line,
-            column,
-            message,
-            hint,
-        };
+        let diagnostic = Diagnostic { severity, file: self.file.clone(), line, column, message, hint };
         self.found.borrow_mut().push(diagnostic);
     }
 
@@ -149,29 +132,12 @@ impl<'a> Fields<'a> {
             }
             let hint = match closest(key.get_ref(), known.iter().copied()) {
                 Some(candidate) => format!("did you mean `{candidate}`?"),
-                None => format!(
-                    "{} accepts {}",
-                    if name.is_empty() { "the file" } else { name },
-                    list(known)
-                ),
+                None => format!("{} accepts {}", if name.is_empty() { "the file" } else { name }, list(known)),
             };
-            let place = if name.is_empty() {
-                String::new()
-            } else {
-                format!(" in {name}")
-            };
-            sink.error(
-                key.span(),
-                format!("unknown key `{}`{place}", key.get_ref()),
-                Some(hint),
-            );
+            let place = if name.is_empty() { String::new() } else { format!(" in {name}") };
+            sink.error(key.span(), format!("unknown key `{}`{place}", key.get_ref()), Some(hint));
         }
-        Fields {
-            sink,
-            table,
-            span,
-            name,
-        }
+        Fields { sink, table, span, name }
     }
 
     pub(crate) fn span(&self) -> Range<usize> {
@@ -188,9 +154,7 @@ impl<'a> Fields<'a> {
 
     /// Whether the key holds `[]` (not an array whose items were all refused).
     pub(crate) fn is_empty_array(&self, key: &str) -> bool {
-        self.get(key)
-            .and_then(|value| value.get_ref().as_array())
-            .is_some_and(|items| items.is_empty())
+        self.get(key).and_then(|value| value.get_ref().as_array()).is_some_and(|items| items.is_empty())
     }
 
     /// The span of a key as written (not its value), for problems with the key itself.
@@ -200,24 +164,11 @@ impl<'a> Fields<'a> {
 
     /// Reports a missing required key at the table's header.
     pub(crate) fn missing(&self, key: &str, example: &str) {
-        let place = if self.name.is_empty() {
-            String::new()
-        } else {
-            format!(" in {}", self.name)
-        };
-        self.sink.error(
-            self.span(),
-            format!("missing key `{key}`{place}"),
-            Some(format!("add {example}")),
-        );
+        let place = if self.name.is_empty() { String::new() } else { format!(" in {}", self.name) };
+        self.sink.error(self.span(), format!("missing key `{key}`{place}"), Some(format!("add {example}")));
     }
 
-    fn required<T>(
-        &self,
-        key: &str,
-        example: &str,
-        read: impl FnOnce(&Self) -> Option<T>,
-    ) -> Option<T> {
+    fn required<T>(&self, key: &str, example: &str, read: impl FnOnce(&Self) -> Option<T>) -> Option<T> {
         if self.get(key).is_none() {
             self.missing(key, example);
             return None;
@@ -226,8 +177,7 @@ impl<'a> Fields<'a> {
     }
 
     pub(crate) fn string(&self, key: &str) -> Option<Spanned<&'a str>> {
-        self.get(key)
-            .and_then(|value| self.sink.string(value, &format!("`{key}`"), key))
+        self.get(key).and_then(|value| self.sink.string(value, &format!("`{key}`"), key))
     }
 
     pub(crate) fn required_string(&self, key: &str, example: &str) -> Option<Spanned<&'a str>> {
@@ -245,8 +195,7 @@ impl<'a> Fields<'a> {
                     }
                     _ => Some(format!("write {key} = true or {key} = false")),
                 };
-                self.sink
-                    .type_error(value, &format!("`{key}`"), "a boolean", hint);
+                self.sink.type_error(value, &format!("`{key}`"), "a boolean", hint);
                 None
             }
         }
@@ -262,13 +211,7 @@ impl<'a> Fields<'a> {
         self.sink.number(value, &format!("`{key}`"), key, min, max)
     }
 
-    pub(crate) fn required_number(
-        &self,
-        key: &str,
-        min: u32,
-        max: u32,
-        example: &str,
-    ) -> Option<Spanned<u32>> {
+    pub(crate) fn required_number(&self, key: &str, min: u32, max: u32, example: &str) -> Option<Spanned<u32>> {
         self.required(key, example, |fields| fields.number(key, min, max))
     }
 
@@ -278,12 +221,7 @@ impl<'a> Fields<'a> {
         match value.get_ref() {
             DeValue::Array(items) => Some(items),
             _ => {
-                self.sink.type_error(
-                    value,
-                    &format!("`{key}`"),
-                    "an array",
-                    Some(format!("write {key} = [ … ]")),
-                );
+                self.sink.type_error(value, &format!("`{key}`"), "an array", Some(format!("write {key} = [ … ]")));
                 None
             }
         }
@@ -293,36 +231,21 @@ impl<'a> Fields<'a> {
     pub(crate) fn strings(&self, key: &str) -> Option<Vec<Spanned<&'a str>>> {
         let items = self.array(key)?;
         let what = format!("each item of `{key}`");
-        Some(
-            items
-                .iter()
-                .filter_map(|item| self.sink.string(item, &what, key))
-                .collect(),
-        )
+        Some(items.iter().filter_map(|item| self.sink.string(item, &what, key)).collect())
     }
 
-    pub(crate) fn required_strings(
-        &self,
-        key: &str,
-        example: &str,
-    ) -> Option<Vec<Spanned<&'a str>>> {
+    pub(crate) fn required_strings(&self, key: &str, example: &str) -> Option<Vec<Spanned<&'a str>>> {
         self.required(key, example, |fields| fields.strings(key))
     }
 
     /// A sub-table, as `[name]` or inline; `None` when absent or of another type.
-    pub(crate) fn table(
-        &self,
-        key: &str,
-        name: &'static str,
-        known: &[&str],
-    ) -> Option<Fields<'a>> {
+    pub(crate) fn table(&self, key: &str, name: &'static str, known: &[&str]) -> Option<Fields<'a>> {
         let value = self.get(key)?;
         match value.get_ref() {
             DeValue::Table(table) => Some(Fields::new(self.sink, table, value.span(), name, known)),
             _ => {
                 let hint = format!("write it as a table: {name} on its own line, then its keys");
-                self.sink
-                    .type_error(value, &format!("`{key}`"), "a table", Some(hint));
+                self.sink.type_error(value, &format!("`{key}`"), "a table", Some(hint));
                 None
             }
         }
@@ -335,24 +258,16 @@ impl<'a> Fields<'a> {
         };
         let DeValue::Array(items) = value.get_ref() else {
             let hint = format!("repeat `{name}` with double brackets, once per entry");
-            self.sink
-                .type_error(value, &format!("`{key}`"), "an array of tables", Some(hint));
+            self.sink.type_error(value, &format!("`{key}`"), "an array of tables", Some(hint));
             return Vec::new();
         };
         items
             .iter()
             .filter_map(|item| match item.get_ref() {
-                DeValue::Table(table) => {
-                    Some(Fields::new(self.sink, table, item.span(), name, known))
-                }
+                DeValue::Table(table) => Some(Fields::new(self.sink, table, item.span(), name, known)),
                 _ => {
                     let what = format!("each item of `{key}`");
-                    self.sink.type_error(
-                        item,
-                        &what,
-                        "a table",
-                        Some("write { key = value, … }".to_string()),
-                    );
+                    self.sink.type_error(item, &what, "a table", Some("write { key = value, … }".to_string()));
                     None
                 }
             })
@@ -362,27 +277,13 @@ impl<'a> Fields<'a> {
 
 impl<'a> Sink<'a> {
     /// Reports that `what` (e.g. "`counter`") should be `expected` (e.g. "an integer").
-    pub(crate) fn type_error(
-        &self,
-        value: &Value<'_>,
-        what: &str,
-        expected: &str,
-        hint: Option<String>,
-    ) {
-        let message = format!(
-            "{what} must be {expected}, found {}",
-            describe(value.get_ref())
-        );
+    pub(crate) fn type_error(&self, value: &Value<'_>, what: &str, expected: &str, hint: Option<String>) {
+        let message = format!("{what} must be {expected}, found {}", describe(value.get_ref()));
         self.error(value.span(), message, hint);
     }
 
     /// A string value; `key` is used in the hint.
-    pub(crate) fn string(
-        &self,
-        value: &'a Value<'a>,
-        what: &str,
-        key: &str,
-    ) -> Option<Spanned<&'a str>> {
+    pub(crate) fn string(&self, value: &'a Value<'a>, what: &str, key: &str) -> Option<Spanned<&'a str>> {
         match value.get_ref() {
             DeValue::String(text) => Some(Spanned::new(value.span(), text.as_ref())),
             DeValue::Table(_) | DeValue::Array(_) => {
@@ -399,18 +300,9 @@ impl<'a> Sink<'a> {
     }
 
     /// A whole number within `min..=max`.
-    pub(crate) fn number(
-        &self,
-        value: &Value<'_>,
-        what: &str,
-        key: &str,
-        min: u32,
-        max: u32,
-    ) -> Option<Spanned<u32>> {
+    pub(crate) fn number(&self, value: &Value<'_>, what: &str, key: &str, min: u32, max: u32) -> Option<Spanned<u32>> {
         let number = match value.get_ref() {
-            DeValue::Integer(integer) => {
-                i64::from_str_radix(integer.as_str(), integer.radix()).ok()
-            }
+            DeValue::Integer(integer) => i64::from_str_radix(integer.as_str(), integer.radix()).ok(),
             DeValue::String(text) => {
                 let hint = match text.trim().parse::<i64>() {
                     Ok(n) => format!("remove the quotes: {key} = {n}"),
@@ -433,17 +325,11 @@ impl<'a> Sink<'a> {
                 return None;
             }
         };
-        match number
-            .and_then(|n| u32::try_from(n).ok())
-            .filter(|n| (min..=max).contains(n))
-        {
+        match number.and_then(|n| u32::try_from(n).ok()).filter(|n| (min..=max).contains(n)) {
             Some(n) => Some(Spanned::new(value.span(), n)),
             None => {
-                let range = if max == u32::MAX {
-                    format!("at least {min}")
-                } else {
-                    format!("between {min} and {max}")
-                };
+                let range =
+                    if max == u32::MAX { format!("at least {min}") } else { format!("between {min} and {max}") };
                 self.error(value.span(), format!("{what} must be {range}"), None);
                 None
             }
@@ -454,12 +340,7 @@ impl<'a> Sink<'a> {
 impl Sink<'_> {
     /// One of a closed set of words, e.g. `kind = "printer"`; `what` names it in the message
     /// ("unknown kind `printr`").
-    pub(crate) fn choice<T: Copy>(
-        &self,
-        value: &Spanned<&str>,
-        what: &str,
-        choices: &[(&str, T)],
-    ) -> Option<T> {
+    pub(crate) fn choice<T: Copy>(&self, value: &Spanned<&str>, what: &str, choices: &[(&str, T)]) -> Option<T> {
         if let Some((_, choice)) = choices.iter().find(|(word, _)| word == value.get_ref()) {
             return Some(*choice);
         }
@@ -468,11 +349,7 @@ impl Sink<'_> {
             Some(candidate) => format!("did you mean `{candidate}`?"),
             None => format!("use {}", list(&words)),
         };
-        self.error(
-            value.span(),
-            format!("unknown {what} `{}`", value.get_ref()),
-            Some(hint),
-        );
+        self.error(value.span(), format!("unknown {what} `{}`", value.get_ref()), Some(hint));
         None
     }
 }
@@ -501,17 +378,12 @@ pub(crate) fn list(words: &[&str]) -> String {
 }
 
 /// The candidate within edit distance 2 of `word` (ignoring case), the nearest first.
-pub(crate) fn closest<'k>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'k str>,
-) -> Option<&'k str> {
+pub(crate) fn closest<'k>(word: &str, candidates: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
     let word = word.to_lowercase();
     candidates
         .into_iter()
         .map(|candidate| (edit_distance(&word, &candidate.to_lowercase()), candidate))
-        .filter(|(distance, candidate)| {
-            *distance <= 2 && *distance < word.chars().count().max(candidate.len())
-        })
+        .filter(|(distance, candidate)| *distance <= 2 && *distance < word.chars().count().max(candidate.len()))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
 }
@@ -537,9 +409,7 @@ mod tests {
 
     #[test]
     fn edit_distance_and_closest() {
-        let check = |a: &str, b: &str, expected: usize| {
-            assert_eq!(edit_distance(a, b), expected, "{a} → {b}")
-        };
+        let check = |a: &str, b: &str, expected: usize| assert_eq!(edit_distance(a, b), expected, "{a} → {b}");
         check("listne", "listen", 2);
         check("listen", "listen", 0);
         check("", "abc", 3);

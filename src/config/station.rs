@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use super::reader::{closest, list, Fields, Sink};
 use super::{
-    default_data_dir, is_valid_id, normalize_origin, DeviceConfig, Diagnostic, Diagnostics,
-    Overrides, QueueStore, Severity, Station, DEFAULT_LISTEN, DEFAULT_TIMEZONE,
+    default_data_dir, is_valid_id, normalize_origin, DeviceConfig, Diagnostic, Diagnostics, Overrides, QueueStore,
+    Severity, Station, DEFAULT_LISTEN, DEFAULT_TIMEZONE,
 };
 use crate::profile::{self, ProfileSet};
 
@@ -49,8 +49,7 @@ pub(super) fn load(
     diagnostics.extend(profile_diagnostics);
     if let Some(listen) = overrides.listen.filter(|listen| !listen.ip().is_loopback()) {
         let message = format!("--listen address {listen} must be loopback");
-        let diagnostic =
-            Diagnostic::file_level(Severity::Error, COMMAND_LINE, message).with_hint(LOOPBACK_HINT);
+        let diagnostic = Diagnostic::file_level(Severity::Error, COMMAND_LINE, message).with_hint(LOOPBACK_HINT);
         diagnostics.push(diagnostic);
     }
     if diagnostics.has_errors() {
@@ -75,63 +74,43 @@ pub(super) fn load(
     Ok((station, diagnostics))
 }
 
-const LOOPBACK_HINT: &str =
-    "the agent serves only this PC's browser: use 127.0.0.1:7420 (or [::1]:7420)";
+const LOOPBACK_HINT: &str = "the agent serves only this PC's browser: use 127.0.0.1:7420 (or [::1]:7420)";
 
 /// `[station]`: name, counter, timezone.
 fn read_identity(root: &Fields<'_>) -> Option<(String, u32, String)> {
     let sink = root.sink();
     let Some(station) = root.table("station", "[station]", STATION_KEYS) else {
         if root.get("station").is_none() {
-            let hint =
-                "add [station] with name = \"UBND phường … — Quầy 1\" and counter = 1".to_string();
+            let hint = "add [station] with name = \"UBND phường … — Quầy 1\" and counter = 1".to_string();
             sink.error(root.span(), "missing table [station]".into(), Some(hint));
         }
         return None;
     };
     let name = station.required_string("name", "name = \"UBND phường … — Quầy 1\"");
-    if let Some(name) = name
-        .as_ref()
-        .filter(|name| name.get_ref().trim().is_empty())
-    {
+    if let Some(name) = name.as_ref().filter(|name| name.get_ref().trim().is_empty()) {
         sink.error(
             name.span(),
             "station name is empty".into(),
             Some("write the office and counter, e.g. \"UBND phường Long Biên — Quầy 3\"".into()),
         );
     }
-    let counter = station.required_number(
-        "counter",
-        1,
-        u32::MAX,
-        "counter = 1 (the counter's number in the office)",
-    );
+    let counter = station.required_number("counter", 1, u32::MAX, "counter = 1 (the counter's number in the office)");
     let timezone = match station.string("timezone") {
         Some(zone) if !is_zone_name(zone.get_ref()) => {
             let message = format!("time zone `{}` is not an IANA zone name", zone.get_ref());
-            sink.error(
-                zone.span(),
-                message,
-                Some(format!("write timezone = \"{DEFAULT_TIMEZONE}\"")),
-            );
+            sink.error(zone.span(), message, Some(format!("write timezone = \"{DEFAULT_TIMEZONE}\"")));
             None
         }
         Some(zone) => Some(zone.into_inner().to_string()),
         None => Some(DEFAULT_TIMEZONE.to_string()),
     };
-    Some((
-        name?.into_inner().trim().to_string(),
-        counter?.into_inner(),
-        timezone?,
-    ))
+    Some((name?.into_inner().trim().to_string(), counter?.into_inner(), timezone?))
 }
 
 fn is_zone_name(zone: &str) -> bool {
     zone.split('/').all(|part| {
         part.starts_with(|c: char| c.is_ascii_alphabetic())
-            && part
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+            && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
     })
 }
 
@@ -141,10 +120,7 @@ fn read_server(root: &Fields<'_>) -> (SocketAddr, Vec<String>) {
         return (DEFAULT_LISTEN, Vec::new());
     };
     let sink = server.sink();
-    let listen = server
-        .string("listen")
-        .and_then(|listen| parse_listen(sink, &listen))
-        .unwrap_or(DEFAULT_LISTEN);
+    let listen = server.string("listen").and_then(|listen| parse_listen(sink, &listen)).unwrap_or(DEFAULT_LISTEN);
     let mut origins: Vec<(String, Range<usize>)> = Vec::new();
     for origin in server.strings("allowed_origins").unwrap_or_default() {
         let normalized = match normalize_origin(origin.get_ref()) {
@@ -162,27 +138,18 @@ fn read_server(root: &Fields<'_>) -> (SocketAddr, Vec<String>) {
         }
         origins.push((normalized, origin.span()));
     }
-    (
-        listen,
-        origins.into_iter().map(|(origin, _)| origin).collect(),
-    )
+    (listen, origins.into_iter().map(|(origin, _)| origin).collect())
 }
 
 fn parse_listen(sink: &Sink<'_>, listen: &Spanned<&str>) -> Option<SocketAddr> {
     let Ok(address) = listen.get_ref().trim().parse::<SocketAddr>() else {
         let message = format!("`{}` is not an IP address and port", listen.get_ref());
-        let hint =
-            "write an IP literal, e.g. listen = \"127.0.0.1:7420\"; browsers reach the agent by IP"
-                .to_string();
+        let hint = "write an IP literal, e.g. listen = \"127.0.0.1:7420\"; browsers reach the agent by IP".to_string();
         sink.error(listen.span(), message, Some(hint));
         return None;
     };
     if !address.ip().is_loopback() {
-        sink.error(
-            listen.span(),
-            "listen address must be loopback".into(),
-            Some(LOOPBACK_HINT.into()),
-        );
+        sink.error(listen.span(), "listen address must be loopback".into(), Some(LOOPBACK_HINT.into()));
         return None;
     }
     if address.port() == 0 {
@@ -201,20 +168,15 @@ fn read_storage(root: &Fields<'_>, base_dir: &Path) -> (PathBuf, QueueStore) {
     let sink = storage.sink();
     let data_dir = match storage.string("data_dir") {
         Some(dir) if dir.get_ref().trim().is_empty() => {
-            let hint = format!(
-                "write a folder, e.g. data_dir = \"{}\", or remove the key",
-                default_data_dir().display()
-            );
+            let hint =
+                format!("write a folder, e.g. data_dir = \"{}\", or remove the key", default_data_dir().display());
             sink.error(dir.span(), "data_dir is empty".into(), Some(hint));
             default_data_dir()
         }
         Some(dir) => base_dir.join(dir.get_ref()),
         None => default_data_dir(),
     };
-    let queue = storage
-        .string("queue")
-        .and_then(|queue| parse_queue(sink, &queue))
-        .unwrap_or(QueueStore::Sqlite);
+    let queue = storage.string("queue").and_then(|queue| parse_queue(sink, &queue)).unwrap_or(QueueStore::Sqlite);
     (data_dir, queue)
 }
 
@@ -223,29 +185,21 @@ fn parse_queue(sink: &Sink<'_>, queue: &Spanned<&str>) -> Option<QueueStore> {
     if text.eq_ignore_ascii_case("sqlite") {
         return Some(QueueStore::Sqlite);
     }
-    let rest = text
-        .strip_prefix("postgres://")
-        .or_else(|| text.strip_prefix("postgresql://"));
+    let rest = text.strip_prefix("postgres://").or_else(|| text.strip_prefix("postgresql://"));
     let Some(rest) = rest.filter(|rest| !rest.is_empty()) else {
         let message = format!("queue `{text}` is neither `sqlite` nor a postgres:// URL");
-        let hint = "write queue = \"sqlite\" (this counter only) or queue = \"postgres://agent@10.0.0.5/queue\" (shared)";
+        let hint =
+            "write queue = \"sqlite\" (this counter only) or queue = \"postgres://agent@10.0.0.5/queue\" (shared)";
         sink.error(queue.span(), message, Some(hint.into()));
         return None;
     };
     let authority = rest.split('/').next().unwrap_or_default();
-    if authority
-        .rsplit_once('@')
-        .is_some_and(|(user_info, _)| user_info.contains(':'))
-    {
-        let message =
-            "the queue URL holds a password that anyone who can read this file can see".to_string();
-        let hint =
-            "leave it out and give it in the agent user's ~/.pgpass (or PGPASSWORD)".to_string();
+    if authority.rsplit_once('@').is_some_and(|(user_info, _)| user_info.contains(':')) {
+        let message = "the queue URL holds a password that anyone who can read this file can see".to_string();
+        let hint = "leave it out and give it in the agent user's ~/.pgpass (or PGPASSWORD)".to_string();
         sink.warning(queue.span(), message, Some(hint));
     }
-    Some(QueueStore::Postgres {
-        url: text.to_string(),
-    })
+    Some(QueueStore::Postgres { url: text.to_string() })
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
@@ -281,9 +235,7 @@ fn read_profiles(root: &Fields<'_>, base_dir: &Path) -> (ProfileSet, Diagnostics
             );
         } else if !path.is_dir() {
             let message = format!("profile folder `{}` does not exist", path.display());
-            let hint =
-                "create it or fix the path; a relative path starts at the station file's folder"
-                    .to_string();
+            let hint = "create it or fix the path; a relative path starts at the station file's folder".to_string();
             sink.error(dir.span(), message, Some(hint));
         } else {
             diagnostics.extend(profile::load_dir(&mut set, &path));
@@ -293,11 +245,7 @@ fn read_profiles(root: &Fields<'_>, base_dir: &Path) -> (ProfileSet, Diagnostics
 }
 
 /// Each `[[device]]`: its id, profile and connection, checked against each other.
-fn read_devices(
-    root: &Fields<'_>,
-    profiles: &ProfileSet,
-    supported_schemes: &[&str],
-) -> Vec<DeviceConfig> {
+fn read_devices(root: &Fields<'_>, profiles: &ProfileSet, supported_schemes: &[&str]) -> Vec<DeviceConfig> {
     let sink = root.sink();
     let entries = root.tables("device", "[[device]]", DEVICE_KEYS);
     if root.get("device").is_none() {
@@ -317,15 +265,10 @@ fn read_devices(
         let profile = entry.required_string("profile", "profile = \"escpos-generic-80mm\"");
         let profile = profile.and_then(|profile| find_profile(sink, &profile, profiles));
         let connection = entry.required_string("connection", "connection = \"usb:04b8:0202\"");
-        let connection =
-            connection.and_then(|text| parse_connection(sink, &text, supported_schemes));
+        let connection = connection.and_then(|text| parse_connection(sink, &text, supported_schemes));
         let display_name = match entry.string("name") {
             Some(name) if name.get_ref().trim().is_empty() => {
-                sink.error(
-                    name.span(),
-                    "device name is empty".into(),
-                    Some("write a name or remove the key".into()),
-                );
+                sink.error(name.span(), "device name is empty".into(), Some("write a name or remove the key".into()));
                 None
             }
             other => other.map(|name| name.get_ref().trim().to_string()),
@@ -363,13 +306,7 @@ fn check_device_id(sink: &Sink<'_>, id: &Spanned<&str>, earlier: &[Spanned<&str>
             .trim()
             .to_ascii_lowercase()
             .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                    c
-                } else {
-                    '-'
-                }
-            })
+            .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
             .collect();
         let hint = if value.is_ascii() && is_valid_id(&suggestion) {
             format!("e.g. id = \"{suggestion}\"")
@@ -381,71 +318,46 @@ fn check_device_id(sink: &Sink<'_>, id: &Spanned<&str>, earlier: &[Spanned<&str>
     }
     if let Some(first) = earlier.iter().find(|first| first.get_ref() == id.get_ref()) {
         let message = format!("device id `{value}` is used twice");
-        let hint = format!(
-            "the first is on line {}; give each device its own id",
-            sink.line(&first.span())
-        );
+        let hint = format!("the first is on line {}; give each device its own id", sink.line(&first.span()));
         sink.error(id.span(), message, Some(hint));
         return false;
     }
     true
 }
 
-fn find_profile<'p>(
-    sink: &Sink<'_>,
-    id: &Spanned<&str>,
-    profiles: &'p ProfileSet,
-) -> Option<&'p profile::Profile> {
+fn find_profile<'p>(sink: &Sink<'_>, id: &Spanned<&str>, profiles: &'p ProfileSet) -> Option<&'p profile::Profile> {
     let value = *id.get_ref();
     if let Some(profile) = profiles.get(value) {
         return Some(profile);
     }
     if let Some(source) = profiles.broken_source(value) {
         let message = format!("profile `{value}` did not load");
-        sink.error(
-            id.span(),
-            message,
-            Some(format!("fix the errors reported in {source}")),
-        );
+        sink.error(id.span(), message, Some(format!("fix the errors reported in {source}")));
         return None;
     }
     let hint = match closest(value, profiles.ids()) {
         Some(candidate) => format!("did you mean `{candidate}`?"),
         None => {
             let known: Vec<&str> = profiles.ids().collect();
-            format!(
-                "known profiles are {}; add folders of your own with [profiles] dirs",
-                list(&known)
-            )
+            format!("known profiles are {}; add folders of your own with [profiles] dirs", list(&known))
         }
     };
     sink.error(id.span(), format!("unknown profile `{value}`"), Some(hint));
     None
 }
 
-fn parse_connection(
-    sink: &Sink<'_>,
-    text: &Spanned<&str>,
-    supported: &[&str],
-) -> Option<(Connection, Range<usize>)> {
+fn parse_connection(sink: &Sink<'_>, text: &Spanned<&str>, supported: &[&str]) -> Option<(Connection, Range<usize>)> {
     let connection = match text.get_ref().parse::<Connection>() {
         Ok(connection) => connection,
         Err(error) => {
-            sink.error(
-                text.span(),
-                error.to_string(),
-                Some(error.hint().to_string()),
-            );
+            sink.error(text.span(), error.to_string(), Some(error.hint().to_string()));
             return None;
         }
     };
     let scheme = connection.scheme();
     if !supported.contains(&scheme) {
         let message = format!("connection scheme `{scheme}` is not supported yet by this build");
-        let schemes: Vec<String> = supported
-            .iter()
-            .map(|scheme| format!("{scheme}:"))
-            .collect();
+        let schemes: Vec<String> = supported.iter().map(|scheme| format!("{scheme}:")).collect();
         let hint = if schemes.is_empty() {
             "this build has no device drivers".to_string()
         } else {
@@ -461,21 +373,15 @@ fn parse_connection(
 fn scheme_kind(connection: &Connection) -> Option<DeviceKind> {
     match connection {
         Connection::Sane { .. } | Connection::Folder { .. } => Some(DeviceKind::Scanner),
-        Connection::Ipp { .. }
-        | Connection::Tcp { .. }
-        | Connection::Serial { .. }
-        | Connection::File { .. } => Some(DeviceKind::Printer),
+        Connection::Ipp { .. } | Connection::Tcp { .. } | Connection::Serial { .. } | Connection::File { .. } => {
+            Some(DeviceKind::Printer)
+        }
         Connection::Usb { .. } | Connection::Sim { .. } => None,
     }
 }
 
 /// Check: a scanner profile is not bound to a printer connection, nor the reverse.
-fn check_connection_kind(
-    sink: &Sink<'_>,
-    connection: &Connection,
-    span: &Range<usize>,
-    profile: &profile::Profile,
-) {
+fn check_connection_kind(sink: &Sink<'_>, connection: &Connection, span: &Range<usize>, profile: &profile::Profile) {
     match scheme_kind(connection) {
         Some(kind) if kind != profile.kind => {
             let message = format!(
@@ -486,9 +392,7 @@ fn check_connection_kind(
             );
             let hint = match profile.kind {
                 DeviceKind::Scanner => "scanners connect with sane:, folder: or usb:",
-                DeviceKind::Printer => {
-                    "printers connect with ipp://, ipps://, tcp://, serial:, usb: or file:"
-                }
+                DeviceKind::Printer => "printers connect with ipp://, ipps://, tcp://, serial:, usb: or file:",
             };
             sink.error(span.clone(), message, Some(hint.into()));
         }
@@ -506,14 +410,9 @@ fn check_shared_connection(
     if matches!(connection, Connection::Sim { .. }) {
         return;
     }
-    if let Some((_, first_id, first_span)) =
-        earlier.iter().find(|(other, _, _)| other == connection)
-    {
+    if let Some((_, first_id, first_span)) = earlier.iter().find(|(other, _, _)| other == connection) {
         let message = format!("device `{first_id}` already uses connection `{connection}`");
-        let hint = format!(
-            "a physical device belongs to one [[device]]; see line {}",
-            sink.line(first_span)
-        );
+        let hint = format!("a physical device belongs to one [[device]]; see line {}", sink.line(first_span));
         sink.error(span.clone(), message, Some(hint));
     }
 }

@@ -22,17 +22,11 @@ connection = "sim:printer-80mm"
 fn diagnostics_of(text: &str, overrides: &Overrides, schemes: &[&str]) -> Vec<String> {
     let diagnostics = match load_station_str("station.toml", text, overrides, schemes) {
         Ok((_, warnings)) => {
-            assert!(
-                !warnings.has_errors(),
-                "Ok must carry warnings only: {warnings}"
-            );
+            assert!(!warnings.has_errors(), "Ok must carry warnings only: {warnings}");
             warnings
         }
         Err(diagnostics) => {
-            assert!(
-                diagnostics.has_errors(),
-                "Err must carry an error: {diagnostics}"
-            );
+            assert!(diagnostics.has_errors(), "Err must carry an error: {diagnostics}");
             diagnostics
         }
     };
@@ -41,11 +35,7 @@ fn diagnostics_of(text: &str, overrides: &Overrides, schemes: &[&str]) -> Vec<St
 
 /// Loads `text` (sim devices only) and compares every diagnostic, as displayed.
 fn check(text: &str, expected: &[&str]) {
-    assert_eq!(
-        diagnostics_of(text, &Overrides::default(), SIM_ONLY),
-        expected,
-        "station file:\n{text}"
-    );
+    assert_eq!(diagnostics_of(text, &Overrides::default(), SIM_ONLY), expected, "station file:\n{text}");
 }
 
 /// [`check`] on [`BASE`] followed by `extra`.
@@ -94,34 +84,19 @@ connection = "usb:04b8:0202"
 
 #[test]
 fn design_example_resolves() {
-    let station = load_ok(
-        DESIGN_EXAMPLE,
-        &Overrides::default(),
-        &["sim", "sane", "ipp", "usb"],
-    );
+    let station = load_ok(DESIGN_EXAMPLE, &Overrides::default(), &["sim", "sane", "ipp", "usb"]);
     assert_eq!(station.source, Some(PathBuf::from("station.toml")));
     assert_eq!(station.name, "UBND phường Long Biên — Quầy 3");
     assert_eq!(station.counter, 3);
     assert_eq!(station.timezone, "Asia/Ho_Chi_Minh");
-    assert_eq!(
-        station.listen,
-        "127.0.0.1:7420".parse::<SocketAddr>().expect("literal")
-    );
+    assert_eq!(station.listen, "127.0.0.1:7420".parse::<SocketAddr>().expect("literal"));
     assert_eq!(station.allowed_origins, ["https://motcua.example.gov.vn"]);
     assert_eq!(station.data_dir, PathBuf::from("/var/lib/counter-agent"));
     assert_eq!(station.queue, QueueStore::Sqlite);
     let devices: Vec<(&str, &str, DeviceKind, String, &str)> = station
         .devices
         .iter()
-        .map(|d| {
-            (
-                d.id.as_str(),
-                d.profile_id.as_str(),
-                d.kind,
-                d.connection.to_string(),
-                d.display_name.as_str(),
-            )
-        })
+        .map(|d| (d.id.as_str(), d.profile_id.as_str(), d.kind, d.connection.to_string(), d.display_name.as_str()))
         .collect();
     assert_eq!(
         devices,
@@ -150,13 +125,7 @@ fn design_example_resolves() {
         ]
     );
     let receipt = &station.devices[2];
-    assert_eq!(
-        Some(&receipt.settings),
-        station
-            .profiles
-            .get("escpos-generic-80mm")
-            .map(|p| &p.settings)
-    );
+    assert_eq!(Some(&receipt.settings), station.profiles.get("escpos-generic-80mm").map(|p| &p.settings));
     assert!(station.profiles.len() >= 4);
 }
 
@@ -206,8 +175,7 @@ id = "ticket"
 profile = "thermal-58"
 connection = "usb:0fe6:811e"
 "#;
-    let known =
-        "`epson-tm-t82iii`, `epson-tm-t88vi`, `escpos-generic-58mm`, `escpos-generic-80mm`, \
+    let known = "`epson-tm-t82iii`, `epson-tm-t88vi`, `escpos-generic-58mm`, `escpos-generic-80mm`, \
                  `ipp-everywhere-a4`, `sane-generic`, `xprinter-xp-58iih` or `xprinter-xp-80c`";
     let expected = [
         "station.toml:3:11: error: `counter` must be an integer, found a string — remove the quotes: counter = 3".to_string(),
@@ -222,10 +190,7 @@ connection = "usb:0fe6:811e"
         format!("station.toml:28:11: error: unknown profile `thermal-58` — known profiles are {known}; add folders of your own with [profiles] dirs"),
         "station.toml:29:14: error: connection scheme `usb` is not supported yet by this build — this build has drivers for: sim:, sane:, ipp:".into(),
     ];
-    assert_eq!(
-        diagnostics_of(text, &Overrides::default(), &["sim", "sane", "ipp"]),
-        expected
-    );
+    assert_eq!(diagnostics_of(text, &Overrides::default(), &["sim", "sane", "ipp"]), expected);
 }
 
 #[test]
@@ -312,25 +277,15 @@ fn origins_are_normalised_and_deduplicated() {
         "{BASE}[server]\nallowed_origins = [\"HTTPS://MotCua.Example.gov.vn:443\", \"http://10.0.0.5:8080\", \"https://motcua.example.gov.vn\"]\n"
     );
     let (station, warnings) =
-        load_station_str("station.toml", &text, &Overrides::default(), SIM_ONLY)
-            .expect("loads with a warning");
-    assert_eq!(
-        station.allowed_origins,
-        ["https://motcua.example.gov.vn", "http://10.0.0.5:8080"]
-    );
+        load_station_str("station.toml", &text, &Overrides::default(), SIM_ONLY).expect("loads with a warning");
+    assert_eq!(station.allowed_origins, ["https://motcua.example.gov.vn", "http://10.0.0.5:8080"]);
     assert_eq!(warnings.len(), 1);
 }
 
 #[test]
 fn storage_table() {
-    check_extra(
-        "[storage]\nqueue = \"postgres://agent@10.0.0.5/queue\"\n",
-        &[],
-    );
-    check_extra(
-        "[storage]\nqueue = \"postgresql://agent@10.0.0.5:5433/queue\"\n",
-        &[],
-    );
+    check_extra("[storage]\nqueue = \"postgres://agent@10.0.0.5/queue\"\n", &[]);
+    check_extra("[storage]\nqueue = \"postgresql://agent@10.0.0.5:5433/queue\"\n", &[]);
     check_extra(
         "[storage]\nqueue = \"mysql://x\"\n",
         &["station.toml:9:9: error: queue `mysql://x` is neither `sqlite` nor a postgres:// URL — write queue = \"sqlite\" (this counter only) or queue = \"postgres://agent@10.0.0.5/queue\" (shared)"],
@@ -351,24 +306,11 @@ fn storage_table() {
 #[test]
 fn queue_store_and_paths_resolve() {
     let text = format!("{BASE}[storage]\ndata_dir = \"data\"\nqueue = \"postgres://agent:s3cret@10.0.0.5/queue\"\n");
-    let (station, _) = load_station_str(
-        "/etc/counter-agent/station.toml",
-        &text,
-        &Overrides::default(),
-        SIM_ONLY,
-    )
-    .expect("loads");
+    let (station, _) =
+        load_station_str("/etc/counter-agent/station.toml", &text, &Overrides::default(), SIM_ONLY).expect("loads");
     assert_eq!(station.data_dir, PathBuf::from("/etc/counter-agent/data"));
-    assert_eq!(
-        station.queue,
-        QueueStore::Postgres {
-            url: "postgres://agent:s3cret@10.0.0.5/queue".into()
-        }
-    );
-    assert_eq!(
-        format!("{:?}", station.queue),
-        r#"Postgres { url: "postgres://agent:***@10.0.0.5/queue" }"#
-    );
+    assert_eq!(station.queue, QueueStore::Postgres { url: "postgres://agent:s3cret@10.0.0.5/queue".into() });
+    assert_eq!(format!("{:?}", station.queue), r#"Postgres { url: "postgres://agent:***@10.0.0.5/queue" }"#);
 
     let station = load_ok(BASE, &Overrides::default(), SIM_ONLY);
     assert_eq!(station.data_dir, default_data_dir());
@@ -437,25 +379,11 @@ fn two_devices_cannot_share_a_physical_device() {
 fn device_names_and_settings_come_from_profile_unless_named() {
     let text = format!("{BASE}[[device]]\nid = \"ticket\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"sim:printer-58mm\"\nname = \"Máy in phiếu\"\n");
     let station = load_ok(&text, &Overrides::default(), SIM_ONLY);
-    assert_eq!(
-        station.devices[0].display_name,
-        "Máy in nhiệt ESC/POS khổ 80 mm"
-    );
+    assert_eq!(station.devices[0].display_name, "Máy in nhiệt ESC/POS khổ 80 mm");
     assert_eq!(station.devices[1].display_name, "Máy in phiếu");
-    let DeviceSettings::Printer(settings) = &station.devices[1].settings else {
-        panic!("a printer")
-    };
-    assert_eq!(
-        (settings.printable_dots, settings.dpi, settings.cutter),
-        (384, 203, false)
-    );
-    assert_eq!(
-        station.devices[1].connection,
-        Connection::Sim {
-            kind: "printer-58mm".into(),
-            options: vec![]
-        }
-    );
+    let DeviceSettings::Printer(settings) = &station.devices[1].settings else { panic!("a printer") };
+    assert_eq!((settings.printable_dots, settings.dpi, settings.cutter), (384, 203, false));
+    assert_eq!(station.devices[1].connection, Connection::Sim { kind: "printer-58mm".into(), options: vec![] });
 }
 
 #[test]
@@ -482,34 +410,20 @@ fn a_byte_order_mark_is_ignored() {
 
 #[test]
 fn overrides_win_over_the_file() {
-    let text = format!(
-        "{BASE}[server]\nlisten = \"127.0.0.1:7420\"\n[storage]\ndata_dir = \"/srv/agent\"\n"
-    );
+    let text = format!("{BASE}[server]\nlisten = \"127.0.0.1:7420\"\n[storage]\ndata_dir = \"/srv/agent\"\n");
     let listen: SocketAddr = "127.0.0.1:9999".parse().expect("literal");
-    let overrides = Overrides {
-        listen: Some(listen),
-        data_dir: Some(PathBuf::from("/tmp/agent-data")),
-    };
+    let overrides = Overrides { listen: Some(listen), data_dir: Some(PathBuf::from("/tmp/agent-data")) };
     let station = load_ok(&text, &overrides, SIM_ONLY);
     assert_eq!(station.listen, listen);
     assert_eq!(station.data_dir, PathBuf::from("/tmp/agent-data"));
 
-    let listen_only = Overrides {
-        listen: Some(listen),
-        data_dir: None,
-    };
+    let listen_only = Overrides { listen: Some(listen), data_dir: None };
     let station = load_ok(&text, &listen_only, SIM_ONLY);
-    assert_eq!(
-        (station.listen, station.data_dir),
-        (listen, PathBuf::from("/srv/agent"))
-    );
+    assert_eq!((station.listen, station.data_dir), (listen, PathBuf::from("/srv/agent")));
 
     // The file is still checked, and a flag must obey the same rule as the file.
     let bad_file = format!("{BASE}[server]\nlisten = \"0.0.0.0:7420\"\n");
-    let public = Overrides {
-        listen: Some("0.0.0.0:7420".parse().expect("literal")),
-        data_dir: None,
-    };
+    let public = Overrides { listen: Some("0.0.0.0:7420".parse().expect("literal")), data_dir: None };
     assert_eq!(
         diagnostics_of(&bad_file, &public, SIM_ONLY),
         [
@@ -526,19 +440,8 @@ fn station_files_on_disk() {
     let error = load_station(&missing, &Overrides::default(), SIM_ONLY).expect_err("missing file");
     assert_eq!(error.len(), 1);
     let shown = error.to_string();
-    assert!(
-        shown.starts_with(&format!(
-            "{}: error: cannot read station file: ",
-            missing.display()
-        )),
-        "{shown}"
-    );
-    assert!(
-        shown.ends_with(
-            " — check the path; the file must exist and be readable by the agent's user"
-        ),
-        "{shown}"
-    );
+    assert!(shown.starts_with(&format!("{}: error: cannot read station file: ", missing.display())), "{shown}");
+    assert!(shown.ends_with(" — check the path; the file must exist and be readable by the agent's user"), "{shown}");
 
     let latin1 = dir.path().join("latin1.toml");
     std::fs::write(&latin1, b"[station]\nname = \"Qu\xe1y\"\n").expect("write");
@@ -580,20 +483,11 @@ fn extra_profile_folders() {
     std::fs::write(profiles.join("printer/custom-80.toml"), EXTRA_PROFILE).expect("write");
     // A copy of a built-in profile under the same id is refused, naming both files.
     let copy = profiles.join("printer/escpos-generic-58mm.toml");
-    std::fs::write(
-        &copy,
-        EXTRA_PROFILE.replace("custom-80", "escpos-generic-58mm"),
-    )
-    .expect("write");
+    std::fs::write(&copy, EXTRA_PROFILE.replace("custom-80", "escpos-generic-58mm")).expect("write");
     // A profile with an error: a device naming it is told where to look.
     let broken = profiles.join("printer/broken-80.toml");
-    std::fs::write(
-        &broken,
-        EXTRA_PROFILE
-            .replace("custom-80", "broken-80")
-            .replace("dpi = 203", "dpi = 0"),
-    )
-    .expect("write");
+    std::fs::write(&broken, EXTRA_PROFILE.replace("custom-80", "broken-80").replace("dpi = 203", "dpi = 0"))
+        .expect("write");
 
     let station_path = dir.path().join("station.toml");
     let text = format!(
@@ -602,8 +496,7 @@ fn extra_profile_folders() {
          [[device]]\nid = \"broken\"\nprofile = \"broken-80\"\nconnection = \"sim:printer-80mm\"\n"
     );
     std::fs::write(&station_path, &text).expect("write");
-    let error =
-        load_station(&station_path, &Overrides::default(), SIM_ONLY).expect_err("has errors");
+    let error = load_station(&station_path, &Overrides::default(), SIM_ONLY).expect_err("has errors");
     let station_file = station_path.display();
     let actual: Vec<String> = error.iter().map(ToString::to_string).collect();
     assert_eq!(
@@ -626,28 +519,17 @@ fn extra_profile_folders() {
     // Without the broken pieces, the extra profile resolves.
     std::fs::remove_file(&copy).expect("remove");
     std::fs::remove_file(&broken).expect("remove");
-    let text = text.replace(", \"nowhere\"", "").replace(
-        "\n[[device]]\nid = \"broken\"\nprofile = \"broken-80\"\nconnection = \"sim:printer-80mm\"",
-        "",
-    );
+    let text = text
+        .replace(", \"nowhere\"", "")
+        .replace("\n[[device]]\nid = \"broken\"\nprofile = \"broken-80\"\nconnection = \"sim:printer-80mm\"", "");
     std::fs::write(&station_path, &text).expect("write");
-    let (station, warnings) =
-        load_station(&station_path, &Overrides::default(), SIM_ONLY).expect("loads");
+    let (station, warnings) = load_station(&station_path, &Overrides::default(), SIM_ONLY).expect("loads");
     assert!(warnings.is_empty(), "{warnings}");
-    let custom = station
-        .devices
-        .iter()
-        .find(|d| d.id == "custom")
-        .expect("custom device");
+    let custom = station.devices.iter().find(|d| d.id == "custom").expect("custom device");
     assert_eq!(custom.display_name, "Xprinter XP-Q80");
     assert_eq!(
         station.profiles.get("custom-80").map(|p| p.source.clone()),
-        Some(
-            profiles
-                .join("printer/custom-80.toml")
-                .display()
-                .to_string()
-        )
+        Some(profiles.join("printer/custom-80.toml").display().to_string())
     );
 }
 
@@ -655,51 +537,21 @@ fn extra_profile_folders() {
 fn demo_station_uses_the_generic_profiles_on_simulators() {
     let listen: SocketAddr = "127.0.0.1:7420".parse().expect("literal");
     let station = demo_station(listen, PathBuf::from("demo-data"));
-    assert_eq!(
-        (station.name.as_str(), station.counter, station.listen),
-        ("Quầy demo", 1, listen)
-    );
+    assert_eq!((station.name.as_str(), station.counter, station.listen), ("Quầy demo", 1, listen));
     assert_eq!(station.source, None);
     assert!(station.allowed_origins.is_empty());
     let devices: Vec<(&str, &str, DeviceKind, String)> = station
         .devices
         .iter()
-        .map(|d| {
-            (
-                d.id.as_str(),
-                d.profile_id.as_str(),
-                d.kind,
-                d.connection.to_string(),
-            )
-        })
+        .map(|d| (d.id.as_str(), d.profile_id.as_str(), d.kind, d.connection.to_string()))
         .collect();
     assert_eq!(
         devices,
         [
-            (
-                "scanner",
-                "sane-generic",
-                DeviceKind::Scanner,
-                "sim:scanner".to_string()
-            ),
-            (
-                "a4",
-                "ipp-everywhere-a4",
-                DeviceKind::Printer,
-                "sim:printer-a4".to_string()
-            ),
-            (
-                "receipt",
-                "escpos-generic-80mm",
-                DeviceKind::Printer,
-                "sim:printer-80mm".to_string()
-            ),
-            (
-                "ticket",
-                "escpos-generic-58mm",
-                DeviceKind::Printer,
-                "sim:printer-58mm".to_string()
-            ),
+            ("scanner", "sane-generic", DeviceKind::Scanner, "sim:scanner".to_string()),
+            ("a4", "ipp-everywhere-a4", DeviceKind::Printer, "sim:printer-a4".to_string()),
+            ("receipt", "escpos-generic-80mm", DeviceKind::Printer, "sim:printer-80mm".to_string()),
+            ("ticket", "escpos-generic-58mm", DeviceKind::Printer, "sim:printer-58mm".to_string()),
         ]
     );
     for device in &station.devices {

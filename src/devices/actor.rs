@@ -5,9 +5,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
-use counter_agent_driver_api::{
-    CancelToken, Device, DeviceStatus, DriverError, DriverFactory, OpenSpec, StatusReason,
-};
+use counter_agent_driver_api::{CancelToken, Device, DeviceStatus, DriverError, DriverFactory, OpenSpec, StatusReason};
 use tokio::sync::{mpsc, watch};
 
 use super::{Command, DeviceHandle, DeviceInfo, DeviceStartError, ScanUpdate, Shared, StatusListener};
@@ -175,7 +173,10 @@ impl Actor {
 
     /// Runs an operation on the open device (opening it first if needed), marking it busy.
     /// A device that turns out to be gone is closed so the next poll reopens it.
-    fn with_device<T>(&mut self, operation: impl FnOnce(&mut dyn Device) -> Result<T, DriverError>) -> Result<T, DriverError> {
+    fn with_device<T>(
+        &mut self,
+        operation: impl FnOnce(&mut dyn Device) -> Result<T, DriverError>,
+    ) -> Result<T, DriverError> {
         if self.device.is_none() {
             self.open()?;
         }

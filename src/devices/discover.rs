@@ -74,7 +74,8 @@ pub fn usb_printers(sys_usb: &Path) -> Vec<Discovered> {
             continue;
         };
         let device = sys_usb.join(parent);
-        let (Some(vendor), Some(product)) = (read_trimmed(&device.join("idVendor")), read_trimmed(&device.join("idProduct")))
+        let (Some(vendor), Some(product)) =
+            (read_trimmed(&device.join("idVendor")), read_trimmed(&device.join("idProduct")))
         else {
             continue;
         };
@@ -154,7 +155,8 @@ mod tests {
 
     #[test]
     fn lpstat_lines_become_ipp_connections() {
-        let found = parse_lpstat("device for HP_LaserJet: usb://HP/LaserJet?serial=1\ndevice for PDF: cups-pdf:/\nnoise\n");
+        let found =
+            parse_lpstat("device for HP_LaserJet: usb://HP/LaserJet?serial=1\ndevice for PDF: cups-pdf:/\nnoise\n");
         let connections: Vec<&str> = found.iter().map(|d| d.connection.as_str()).collect();
         assert_eq!(connections, vec!["ipp://localhost:631/printers/HP_LaserJet", "ipp://localhost:631/printers/PDF"]);
         // Every connection string parses with the station file's grammar.

@@ -27,8 +27,14 @@ pub enum JobState {
 }
 
 impl JobState {
-    pub const ALL: [JobState; 6] =
-        [JobState::Queued, JobState::Printing, JobState::Waiting, JobState::Printed, JobState::Failed, JobState::Cancelled];
+    pub const ALL: [JobState; 6] = [
+        JobState::Queued,
+        JobState::Printing,
+        JobState::Waiting,
+        JobState::Printed,
+        JobState::Failed,
+        JobState::Cancelled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -166,7 +172,13 @@ impl PrintService {
     fn recover(&self) -> Result<(), PrintError> {
         for device in self.inner.wake.keys() {
             for row in self.inner.store.print_jobs_in(device, &["printing"])? {
-                if self.inner.store.transition_print_job(&row.id, &["printing"], "failed", Some("interrupted"), now_ms())? {
+                if self.inner.store.transition_print_job(
+                    &row.id,
+                    &["printing"],
+                    "failed",
+                    Some("interrupted"),
+                    now_ms(),
+                )? {
                     let _ = std::fs::remove_file(self.spool_path(&row.id));
                     tracing::warn!(message = "Print job was interrupted by a restart; not printing it again.", job = %row.id);
                 }
@@ -182,7 +194,8 @@ impl PrintService {
     /// Validates, persists and queues a job. The same idempotency key from the same origin returns
     /// the existing job (`created == false`) and prints nothing new.
     pub fn submit(&self, origin: &str, request: SubmitPrint) -> Result<(PrintJob, bool), PrintError> {
-        let handle = self.inner.devices.get(&request.device).ok_or_else(|| PrintError::UnknownDevice(request.device.clone()))?;
+        let handle =
+            self.inner.devices.get(&request.device).ok_or_else(|| PrintError::UnknownDevice(request.device.clone()))?;
         let DeviceSettings::Printer(settings) = &handle.info().settings else {
             return Err(PrintError::NotAPrinter { id: request.device.clone(), kind: handle.info().kind });
         };

@@ -8,4 +8,6 @@
 mod job;
 mod worker;
 
-pub use job::{format_name, validate_pdf, JobState, PrintError, PrintJob, PrintService, SubmitPrint, MAX_DOCUMENT_BYTES};
+pub use job::{
+    format_name, validate_pdf, JobState, PrintError, PrintJob, PrintService, SubmitPrint, MAX_DOCUMENT_BYTES,
+};

@@ -66,7 +66,8 @@ pub(super) async fn run(service: PrintService, device: String) {
         service.publish(&row.origin, &job);
         let outcome = match tokio::fs::read(service.spool_path(&row.id)).await {
             Ok(bytes) => {
-                let document = PrintDocument { format: job.format, bytes, job_name: format!("counter-agent {}", row.id) };
+                let document =
+                    PrintDocument { format: job.format, bytes, job_name: format!("counter-agent {}", row.id) };
                 match handle.print(document).await {
                     Ok(()) => Outcome::Printed,
                     Err(DeviceError::Driver(error)) => match error {

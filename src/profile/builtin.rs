@@ -3,36 +3,12 @@
 /// `(path under profiles/, contents)` of every shipped profile. A test checks this list against
 /// the folder, so a new file cannot be forgotten.
 pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
-    (
-        "printer/epson-tm-t82iii.toml",
-        include_str!("../../profiles/printer/epson-tm-t82iii.toml"),
-    ),
-    (
-        "printer/epson-tm-t88vi.toml",
-        include_str!("../../profiles/printer/epson-tm-t88vi.toml"),
-    ),
-    (
-        "printer/escpos-generic-58mm.toml",
-        include_str!("../../profiles/printer/escpos-generic-58mm.toml"),
-    ),
-    (
-        "printer/escpos-generic-80mm.toml",
-        include_str!("../../profiles/printer/escpos-generic-80mm.toml"),
-    ),
-    (
-        "printer/ipp-everywhere-a4.toml",
-        include_str!("../../profiles/printer/ipp-everywhere-a4.toml"),
-    ),
-    (
-        "printer/xprinter-xp-58iih.toml",
-        include_str!("../../profiles/printer/xprinter-xp-58iih.toml"),
-    ),
-    (
-        "printer/xprinter-xp-80c.toml",
-        include_str!("../../profiles/printer/xprinter-xp-80c.toml"),
-    ),
-    (
-        "scanner/sane-generic.toml",
-        include_str!("../../profiles/scanner/sane-generic.toml"),
-    ),
+    ("printer/epson-tm-t82iii.toml", include_str!("../../profiles/printer/epson-tm-t82iii.toml")),
+    ("printer/epson-tm-t88vi.toml", include_str!("../../profiles/printer/epson-tm-t88vi.toml")),
+    ("printer/escpos-generic-58mm.toml", include_str!("../../profiles/printer/escpos-generic-58mm.toml")),
+    ("printer/escpos-generic-80mm.toml", include_str!("../../profiles/printer/escpos-generic-80mm.toml")),
+    ("printer/ipp-everywhere-a4.toml", include_str!("../../profiles/printer/ipp-everywhere-a4.toml")),
+    ("printer/xprinter-xp-58iih.toml", include_str!("../../profiles/printer/xprinter-xp-58iih.toml")),
+    ("printer/xprinter-xp-80c.toml", include_str!("../../profiles/printer/xprinter-xp-80c.toml")),
+    ("scanner/sane-generic.toml", include_str!("../../profiles/scanner/sane-generic.toml")),
 ];

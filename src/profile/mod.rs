@@ -51,9 +51,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use counter_agent_driver_api::{
-    DeviceKind, DeviceSettings, PrinterSettings, ScanSource, ScannerSettings,
-};
+use counter_agent_driver_api::{DeviceKind, DeviceSettings, PrinterSettings, ScanSource, ScannerSettings};
 
 use crate::config::{Diagnostic, Diagnostics, Severity};
 
@@ -110,11 +108,7 @@ pub enum StatusProtocol {
 }
 
 impl StatusProtocol {
-    pub const ALL: [StatusProtocol; 3] = [
-        StatusProtocol::DleEot,
-        StatusProtocol::Asb,
-        StatusProtocol::None,
-    ];
+    pub const ALL: [StatusProtocol; 3] = [StatusProtocol::DleEot, StatusProtocol::Asb, StatusProtocol::None];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -137,11 +131,8 @@ pub enum VietnameseEncoding {
 }
 
 impl VietnameseEncoding {
-    pub const ALL: [VietnameseEncoding; 3] = [
-        VietnameseEncoding::Tcvn3,
-        VietnameseEncoding::Wpc1258,
-        VietnameseEncoding::Viscii,
-    ];
+    pub const ALL: [VietnameseEncoding; 3] =
+        [VietnameseEncoding::Tcvn3, VietnameseEncoding::Wpc1258, VietnameseEncoding::Viscii];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -265,8 +256,7 @@ pub fn load_dir(set: &mut ProfileSet, dir: &Path) -> Diagnostics {
         Err(error) => {
             let message = format!("cannot read profile folder: {error}");
             let hint = "check the path in [profiles] dirs and the folder's permissions";
-            diagnostics
-                .push(Diagnostic::file_level(Severity::Error, shown, message).with_hint(hint));
+            diagnostics.push(Diagnostic::file_level(Severity::Error, shown, message).with_hint(hint));
             return diagnostics;
         }
     };
@@ -279,21 +269,15 @@ pub fn load_dir(set: &mut ProfileSet, dir: &Path) -> Diagnostics {
             }
             Ok(bytes) => match String::from_utf8(bytes) {
                 Err(_) => {
-                    let diagnostic =
-                        Diagnostic::file_level(Severity::Error, shown, "profile is not UTF-8 text")
-                            .with_hint("save the file as UTF-8");
+                    let diagnostic = Diagnostic::file_level(Severity::Error, shown, "profile is not UTF-8 text")
+                        .with_hint("save the file as UTF-8");
                     diagnostics.push(diagnostic);
                 }
                 Ok(text) => {
-                    let folder = path
-                        .parent()
-                        .and_then(Path::file_name)
-                        .and_then(|name| name.to_str());
+                    let folder = path.parent().and_then(Path::file_name).and_then(|name| name.to_str());
                     let found = load_str(set, &shown, &text);
                     diagnostics.extend(found);
-                    if let Some(warning) =
-                        folder.and_then(|folder| folder_mismatch(set, &path, &shown, folder))
-                    {
+                    if let Some(warning) = folder.and_then(|folder| folder_mismatch(set, &path, &shown, folder)) {
                         diagnostics.push(warning);
                     }
                 }
@@ -306,16 +290,8 @@ pub fn load_dir(set: &mut ProfileSet, dir: &Path) -> Diagnostics {
 /// Parses, validates and adds one profile; `source` is the name shown in diagnostics and its
 /// file stem is the expected id.
 pub fn load_str(set: &mut ProfileSet, source: &str, text: &str) -> Diagnostics {
-    let stem = Path::new(source)
-        .file_stem()
-        .and_then(|stem| stem.to_str())
-        .unwrap_or(source);
-    schema::load(
-        set,
-        source,
-        stem,
-        text.strip_prefix('\u{feff}').unwrap_or(text),
-    )
+    let stem = Path::new(source).file_stem().and_then(|stem| stem.to_str()).unwrap_or(source);
+    schema::load(set, source, stem, text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
 fn profile_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -338,10 +314,7 @@ fn profile_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 fn is_toml(path: &Path) -> bool {
-    path.is_file()
-        && path
-            .extension()
-            .is_some_and(|extension| extension == "toml")
+    path.is_file() && path.extension().is_some_and(|extension| extension == "toml")
 }
 
 /// A profile in a `printer/` or `scanner/` folder whose kind is the other one.
@@ -354,10 +327,7 @@ fn folder_mismatch(set: &ProfileSet, path: &Path, shown: &str, folder: &str) -> 
         _ => return None,
     };
     (profile.kind != folder_kind).then(|| {
-        let message = format!(
-            "profile `{id}` is a {} but sits in the `{folder}` folder",
-            profile.kind
-        );
+        let message = format!("profile `{id}` is a {} but sits in the `{folder}` folder", profile.kind);
         Diagnostic::file_level(Severity::Warning, shown, message)
             .with_hint(format!("move it to the `{}` folder", profile.kind))
     })

@@ -7,23 +7,13 @@ use toml::Spanned;
 use super::{SaneOptionNames, ScannerDetails};
 use crate::config::reader::Fields;
 
-pub(super) const SCANNER_KEYS: &[&str] = &[
-    "max_dpi",
-    "default_dpi",
-    "sources",
-    "duplex_back_rotate_180",
-    "options",
-    "source_values",
-    "mode_values",
-];
+pub(super) const SCANNER_KEYS: &[&str] =
+    &["max_dpi", "default_dpi", "sources", "duplex_back_rotate_180", "options", "source_values", "mode_values"];
 const OPTION_KEYS: &[&str] = &["source", "mode", "resolution"];
 const SOURCE_KEYS: &[&str] = &["flatbed", "adf", "adf-duplex"];
 const MODE_KEYS: &[&str] = &["color", "gray", "lineart"];
-const SOURCES: &[(&str, ScanSource)] = &[
-    ("flatbed", ScanSource::Flatbed),
-    ("adf", ScanSource::Adf),
-    ("adf-duplex", ScanSource::AdfDuplex),
-];
+const SOURCES: &[(&str, ScanSource)] =
+    &[("flatbed", ScanSource::Flatbed), ("adf", ScanSource::Adf), ("adf-duplex", ScanSource::AdfDuplex)];
 
 pub(super) fn read_scanner(table: &Fields<'_>) -> Option<(ScannerSettings, ScannerDetails)> {
     let sink = table.sink();
@@ -33,12 +23,7 @@ pub(super) fn read_scanner(table: &Fields<'_>) -> Option<(ScannerSettings, Scann
     let sources: Option<Vec<Spanned<ScanSource>>> = sources.map(|sources| {
         sources
             .iter()
-            .filter_map(|source| {
-                Some(Spanned::new(
-                    source.span(),
-                    sink.choice(source, "source", SOURCES)?,
-                ))
-            })
+            .filter_map(|source| Some(Spanned::new(source.span(), sink.choice(source, "source", SOURCES)?)))
             .collect()
     });
     let rotate = table.boolean("duplex_back_rotate_180");
@@ -46,32 +31,17 @@ pub(super) fn read_scanner(table: &Fields<'_>) -> Option<(ScannerSettings, Scann
 
     if let (Some(max), Some(default)) = (&max_dpi, &default_dpi) {
         if default.get_ref() > max.get_ref() {
-            let message = format!(
-                "default_dpi = {} is above max_dpi = {}",
-                default.get_ref(),
-                max.get_ref()
-            );
-            let hint = format!(
-                "lower default_dpi to {} or less; 300 dpi suits text pages",
-                max.get_ref()
-            );
+            let message = format!("default_dpi = {} is above max_dpi = {}", default.get_ref(), max.get_ref());
+            let hint = format!("lower default_dpi to {} or less; 300 dpi suits text pages", max.get_ref());
             sink.error(default.span(), message, Some(hint));
         }
     }
     let sources = sources?;
     check_sources(table, &sources, options.as_ref());
     if let Some(flag) = rotate.as_ref().filter(|flag| *flag.get_ref()) {
-        if !sources
-            .iter()
-            .any(|source| *source.get_ref() == ScanSource::AdfDuplex)
-        {
-            let message =
-                "duplex_back_rotate_180 is set but sources has no \"adf-duplex\"".to_string();
-            sink.warning(
-                flag.span(),
-                message,
-                Some("add \"adf-duplex\" to sources or remove the key".into()),
-            );
+        if !sources.iter().any(|source| *source.get_ref() == ScanSource::AdfDuplex) {
+            let message = "duplex_back_rotate_180 is set but sources has no \"adf-duplex\"".to_string();
+            sink.warning(flag.span(), message, Some("add \"adf-duplex\" to sources or remove the key".into()));
         }
     }
 
@@ -85,30 +55,17 @@ pub(super) fn read_scanner(table: &Fields<'_>) -> Option<(ScannerSettings, Scann
 }
 
 /// Check: at least one source, each once, each with a SANE value name to select it.
-fn check_sources(
-    table: &Fields<'_>,
-    sources: &[Spanned<ScanSource>],
-    options: Option<&SaneOptionNames>,
-) {
+fn check_sources(table: &Fields<'_>, sources: &[Spanned<ScanSource>], options: Option<&SaneOptionNames>) {
     let sink = table.sink();
     if table.is_empty_array("sources") {
-        let span = table
-            .get("sources")
-            .map_or(table.span(), |value| value.span());
+        let span = table.get("sources").map_or(table.span(), |value| value.span());
         let hint = "list where paper can go: \"flatbed\", \"adf\", \"adf-duplex\"";
         sink.error(span, "`sources` is empty".into(), Some(hint.into()));
     }
     for (i, source) in sources.iter().enumerate() {
         let source_name = source.get_ref().as_str();
-        if sources[..i]
-            .iter()
-            .any(|earlier| earlier.get_ref() == source.get_ref())
-        {
-            sink.warning(
-                source.span(),
-                format!("source `{source_name}` listed twice"),
-                Some("remove one".into()),
-            );
+        if sources[..i].iter().any(|earlier| earlier.get_ref() == source.get_ref()) {
+            sink.warning(source.span(), format!("source `{source_name}` listed twice"), Some("remove one".into()));
             continue;
         }
         if options.is_some_and(|options| options.source_values(*source.get_ref()).is_empty()) {
@@ -131,11 +88,7 @@ fn read_options(table: &Fields<'_>) -> Option<SaneOptionNames> {
         match options.string(key) {
             Some(name) if name.get_ref().trim().is_empty() => {
                 let hint = format!("write the SANE option name, usually {key} = \"{key}\"");
-                options.sink().error(
-                    name.span(),
-                    format!("option name `{key}` is empty"),
-                    Some(hint),
-                );
+                options.sink().error(name.span(), format!("option name `{key}` is empty"), Some(hint));
                 None
             }
             Some(name) => Some(name.into_inner().to_string()),
@@ -143,21 +96,16 @@ fn read_options(table: &Fields<'_>) -> Option<SaneOptionNames> {
             None => Some(key.to_string()),
         }
     };
-    let (source, mode, resolution) = (
-        option_name("source"),
-        option_name("mode"),
-        option_name("resolution"),
-    );
+    let (source, mode, resolution) = (option_name("source"), option_name("mode"), option_name("resolution"));
 
     let sources = table.table("source_values", "[scanner.source_values]", SOURCE_KEYS);
     let modes = table.table("mode_values", "[scanner.mode_values]", MODE_KEYS);
-    let values =
-        |fields: &Option<Fields<'_>>, key: &str, default: &[&str]| -> Option<Vec<String>> {
-            match fields {
-                Some(fields) if fields.get(key).is_some() => value_names(fields, key),
-                _ => Some(default.iter().map(|name| name.to_string()).collect()),
-            }
-        };
+    let values = |fields: &Option<Fields<'_>>, key: &str, default: &[&str]| -> Option<Vec<String>> {
+        match fields {
+            Some(fields) if fields.get(key).is_some() => value_names(fields, key),
+            _ => Some(default.iter().map(|name| name.to_string()).collect()),
+        }
+    };
     Some(SaneOptionNames {
         flatbed_values: values(&sources, "flatbed", &[])?,
         adf_values: values(&sources, "adf", &[])?,
@@ -183,11 +131,7 @@ fn value_names(fields: &Fields<'_>, key: &str) -> Option<Vec<String>> {
     for name in names {
         if name.get_ref().trim().is_empty() {
             let hint = "write the value as the backend lists it, e.g. \"ADF\"".to_string();
-            sink.error(
-                name.span(),
-                format!("empty value name in `{key}`"),
-                Some(hint),
-            );
+            sink.error(name.span(), format!("empty value name in `{key}`"), Some(hint));
         } else {
             good.push(name.into_inner().to_string());
         }

@@ -10,14 +10,9 @@ use super::{Profile, ProfileSet};
 use crate::config::reader::{Fields, Sink};
 use crate::config::{is_valid_id, Diagnostics};
 
-const TOP_KEYS: &[&str] = &[
-    "id", "kind", "vendor", "model", "notes", "printer", "scanner",
-];
+const TOP_KEYS: &[&str] = &["id", "kind", "vendor", "model", "notes", "printer", "scanner"];
 
-const KINDS: &[(&str, DeviceKind)] = &[
-    ("printer", DeviceKind::Printer),
-    ("scanner", DeviceKind::Scanner),
-];
+const KINDS: &[(&str, DeviceKind)] = &[("printer", DeviceKind::Printer), ("scanner", DeviceKind::Scanner)];
 
 /// Parses `text`, adds the profile to `set` when it has no errors, and returns what was found.
 pub(super) fn load(set: &mut ProfileSet, source: &str, stem: &str, text: &str) -> Diagnostics {
@@ -36,8 +31,7 @@ pub(super) fn load(set: &mut ProfileSet, source: &str, stem: &str, text: &str) -
             }
             None if !sink.has_errors() => {
                 // Every path that gives up reports why; this keeps a slip from passing silently.
-                let message =
-                    "profile could not be resolved (an agent bug: please report it)".to_string();
+                let message = "profile could not be resolved (an agent bug: please report it)".to_string();
                 sink.error(0..0, message, None);
             }
             _ => {}
@@ -57,32 +51,20 @@ fn read_profile(root: &Fields<'_>, set: &ProfileSet, source: &str, stem: &str) -
     }
     let kind = root.required_string("kind", "kind = \"printer\" or kind = \"scanner\"");
     let kind = kind.and_then(|kind| sink.choice(&kind, "kind", KINDS));
-    let vendor = non_empty(
-        sink,
-        root.required_string("vendor", "vendor = \"Epson\""),
-        "vendor",
-    );
-    let model = non_empty(
-        sink,
-        root.required_string("model", "model = \"TM-T88VI\""),
-        "model",
-    );
-    let notes = root
-        .string("notes")
-        .map(|notes| notes.into_inner().to_string());
+    let vendor = non_empty(sink, root.required_string("vendor", "vendor = \"Epson\""), "vendor");
+    let model = non_empty(sink, root.required_string("model", "model = \"TM-T88VI\""), "model");
+    let notes = root.string("notes").map(|notes| notes.into_inner().to_string());
 
     // The table of the other kind is refused as a whole; its contents are not checked.
     let read_printer_table = kind.is_none_or(|kind| kind == DeviceKind::Printer);
     let read_scanner_table = kind.is_none_or(|kind| kind == DeviceKind::Scanner);
     let printer = if read_printer_table {
-        root.table("printer", "[printer]", PRINTER_KEYS)
-            .map(|table| read_printer(&table))
+        root.table("printer", "[printer]", PRINTER_KEYS).map(|table| read_printer(&table))
     } else {
         None
     };
     let scanner = if read_scanner_table {
-        root.table("scanner", "[scanner]", SCANNER_KEYS)
-            .map(|table| read_scanner(&table))
+        root.table("scanner", "[scanner]", SCANNER_KEYS).map(|table| read_scanner(&table))
     } else {
         None
     };
@@ -123,27 +105,16 @@ fn read_profile(root: &Fields<'_>, set: &ProfileSet, source: &str, stem: &str) -
 fn check_id(sink: &Sink<'_>, id: &Spanned<&str>, stem: &str, set: &ProfileSet) {
     let value = *id.get_ref();
     if !is_valid_id(value) {
-        let message =
-            format!("profile id `{value}` must be lowercase letters, digits, `-` and `_`");
-        sink.error(
-            id.span(),
-            message,
-            Some("e.g. id = \"epson-tm-t88vi\", in a file named the same".into()),
-        );
+        let message = format!("profile id `{value}` must be lowercase letters, digits, `-` and `_`");
+        sink.error(id.span(), message, Some("e.g. id = \"epson-tm-t88vi\", in a file named the same".into()));
     } else if value != stem {
         let message = format!("profile id `{value}` does not match the file name `{stem}.toml`");
         let hint = format!("rename the file to `{value}.toml` or write id = \"{stem}\"");
         sink.error(id.span(), message, Some(hint));
     }
-    let earlier = set
-        .get(value)
-        .map(|profile| profile.source.as_str())
-        .or_else(|| set.broken_source(value));
+    let earlier = set.get(value).map(|profile| profile.source.as_str()).or_else(|| set.broken_source(value));
     if let Some(earlier) = earlier {
-        let message = format!(
-            "profile `{value}` is defined twice: in {earlier} and in {}",
-            sink.file()
-        );
+        let message = format!("profile `{value}` is defined twice: in {earlier} and in {}", sink.file());
         let hint = "copy a profile under a new file name and id to change it, and use that id in station.toml";
         sink.error(id.span(), message, Some(hint.into()));
     }

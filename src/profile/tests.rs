@@ -43,13 +43,7 @@ fn load_one(source: &str, text: &str) -> (ProfileSet, Vec<String>) {
     let diagnostics = load_str(&mut set, source, text);
     let lines = diagnostics.iter().map(ToString::to_string).collect();
     assert_eq!(
-        set.get(
-            Path::new(source)
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("")
-        )
-        .is_some(),
+        set.get(Path::new(source).file_stem().and_then(|s| s.to_str()).unwrap_or("")).is_some(),
         !diagnostics.has_errors()
     );
     (set, lines)
@@ -79,45 +73,16 @@ fn every_shipped_profile_loads_without_diagnostics() {
     assert!(diagnostics.is_empty(), "{diagnostics}");
     assert_eq!(set.len(), BUILTIN_PROFILES.len());
     for profile in set.iter() {
-        assert!(
-            profile.source.starts_with("<built-in>/"),
-            "{}",
-            profile.source
-        );
+        assert!(profile.source.starts_with("<built-in>/"), "{}", profile.source);
         assert_eq!(profile.settings.kind(), profile.kind, "{}", profile.id);
-        assert_eq!(
-            profile.printer.is_some(),
-            profile.kind == DeviceKind::Printer,
-            "{}",
-            profile.id
-        );
-        assert_eq!(
-            profile.scanner.is_some(),
-            profile.kind == DeviceKind::Scanner,
-            "{}",
-            profile.id
-        );
-        assert!(
-            profile
-                .notes
-                .as_deref()
-                .is_some_and(|notes| !notes.is_empty()),
-            "{} has notes",
-            profile.id
-        );
+        assert_eq!(profile.printer.is_some(), profile.kind == DeviceKind::Printer, "{}", profile.id);
+        assert_eq!(profile.scanner.is_some(), profile.kind == DeviceKind::Scanner, "{}", profile.id);
+        assert!(profile.notes.as_deref().is_some_and(|notes| !notes.is_empty()), "{} has notes", profile.id);
     }
     for (path, _) in BUILTIN_PROFILES {
         let (kind, _) = path.split_once('/').expect("kind folder");
-        let id = path
-            .rsplit('/')
-            .next()
-            .and_then(|name| name.strip_suffix(".toml"))
-            .expect("a .toml file");
-        assert_eq!(
-            set.get(id).map(|profile| profile.kind.as_str()),
-            Some(kind),
-            "{path}"
-        );
+        let id = path.rsplit('/').next().and_then(|name| name.strip_suffix(".toml")).expect("a .toml file");
+        assert_eq!(set.get(id).map(|profile| profile.kind.as_str()), Some(kind), "{path}");
     }
 }
 
@@ -135,10 +100,7 @@ fn the_embedded_list_matches_the_profiles_folder() {
     }
     on_disk.sort();
     let embedded: Vec<&str> = BUILTIN_PROFILES.iter().map(|(path, _)| *path).collect();
-    assert_eq!(
-        on_disk, embedded,
-        "add new profiles to src/profile/builtin.rs"
-    );
+    assert_eq!(on_disk, embedded, "add new profiles to src/profile/builtin.rs");
     // The folder itself loads the same way technicians' folders do.
     let mut set = ProfileSet::new();
     let diagnostics = load_dir(&mut set, &root);
@@ -164,63 +126,26 @@ fn generic_profiles_exist_with_their_documented_values() {
     };
     use DocumentFormat::{EscPos, Pdf};
     use StatusProtocol::{Asb, DleEot, None as NoStatus};
-    assert_eq!(
-        printer("escpos-generic-80mm"),
-        (80, 576, 203, true, vec![EscPos], DleEot)
-    );
-    assert_eq!(
-        printer("escpos-generic-58mm"),
-        (58, 384, 203, false, vec![EscPos], DleEot)
-    );
-    assert_eq!(
-        printer("ipp-everywhere-a4"),
-        (210, 0, 300, false, vec![Pdf], NoStatus)
-    );
-    assert_eq!(
-        printer("epson-tm-t88vi"),
-        (80, 512, 180, true, vec![EscPos], Asb)
-    );
-    assert_eq!(
-        printer("epson-tm-t82iii"),
-        (80, 576, 203, true, vec![EscPos], Asb)
-    );
-    assert_eq!(
-        printer("xprinter-xp-80c"),
-        (80, 576, 203, true, vec![EscPos], DleEot)
-    );
-    assert_eq!(
-        printer("xprinter-xp-58iih"),
-        (58, 384, 203, false, vec![EscPos], DleEot)
-    );
+    assert_eq!(printer("escpos-generic-80mm"), (80, 576, 203, true, vec![EscPos], DleEot));
+    assert_eq!(printer("escpos-generic-58mm"), (58, 384, 203, false, vec![EscPos], DleEot));
+    assert_eq!(printer("ipp-everywhere-a4"), (210, 0, 300, false, vec![Pdf], NoStatus));
+    assert_eq!(printer("epson-tm-t88vi"), (80, 512, 180, true, vec![EscPos], Asb));
+    assert_eq!(printer("epson-tm-t82iii"), (80, 576, 203, true, vec![EscPos], Asb));
+    assert_eq!(printer("xprinter-xp-80c"), (80, 576, 203, true, vec![EscPos], DleEot));
+    assert_eq!(printer("xprinter-xp-58iih"), (58, 384, 203, false, vec![EscPos], DleEot));
     for id in ["escpos-generic-80mm", "escpos-generic-58mm"] {
-        let details = set
-            .get(id)
-            .and_then(|p| p.printer.clone())
-            .expect("printer details");
-        assert!(
-            details.vietnamese_code_pages.is_empty(),
-            "{id} prints Vietnamese as raster text"
-        );
+        let details = set.get(id).and_then(|p| p.printer.clone()).expect("printer details");
+        assert!(details.vietnamese_code_pages.is_empty(), "{id} prints Vietnamese as raster text");
     }
-    assert!(set
-        .get("ipp-everywhere-a4")
-        .and_then(|p| p.printer.as_ref())
-        .is_some_and(|d| d.ipp_everywhere));
+    assert!(set.get("ipp-everywhere-a4").and_then(|p| p.printer.as_ref()).is_some_and(|d| d.ipp_everywhere));
 
     let scanner = set.get("sane-generic").expect("sane-generic exists");
     let settings = scanner.scanner_settings().expect("a scanner");
     assert_eq!((settings.max_dpi, settings.default_dpi), (600, 300));
-    assert_eq!(
-        settings.sources,
-        [ScanSource::Flatbed, ScanSource::Adf, ScanSource::AdfDuplex]
-    );
+    assert_eq!(settings.sources, [ScanSource::Flatbed, ScanSource::Adf, ScanSource::AdfDuplex]);
     let options = &scanner.scanner.as_ref().expect("scanner details").options;
     assert_eq!(
-        (
-            options.source.as_str(),
-            options.mode.as_str(),
-            options.resolution.as_str()
-        ),
+        (options.source.as_str(), options.mode.as_str(), options.resolution.as_str()),
         ("source", "mode", "resolution")
     );
     assert_eq!(options.source_values(ScanSource::Flatbed), ["Flatbed"]);
@@ -237,29 +162,17 @@ fn minimal_profiles_resolve_with_defaults() {
     assert_eq!(profile.notes, None);
     let details = profile.printer.as_ref().expect("printer details");
     assert_eq!(
-        (
-            details.vietnamese_code_pages.len(),
-            details.native_qr,
-            details.chinese_mode_off,
-            details.ipp_everywhere
-        ),
+        (details.vietnamese_code_pages.len(), details.native_qr, details.chinese_mode_off, details.ipp_everywhere),
         (0, false, false, false)
     );
 
     let (set, diagnostics) = load_one("test-scan.toml", SCANNER);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let options = &set
-        .get("test-scan")
-        .and_then(|p| p.scanner.as_ref())
-        .expect("scanner details")
-        .options;
+    let options = &set.get("test-scan").and_then(|p| p.scanner.as_ref()).expect("scanner details").options;
     assert_eq!(options.source_values(ScanSource::Adf), ["ADF", "ADF Front"]);
     assert!(options.source_values(ScanSource::AdfDuplex).is_empty());
     assert_eq!(
-        (
-            options.gray_values.as_slice(),
-            options.lineart_values.as_slice()
-        ),
+        (options.gray_values.as_slice(), options.lineart_values.as_slice()),
         (&["Gray".to_string()][..], &["Lineart".to_string()][..])
     );
     assert_eq!(options.mode, "mode");
@@ -376,11 +289,7 @@ fn printer_width_checks() {
         "dpi = 180",
         &["test-80.toml:8:18: error: printable_dots = 576 is 81.3 mm at 180 dpi, wider than the 80 mm paper — check the manual's print width: 80 mm paper prints 72 mm (576 dots at 203 dpi, 512 at 180 dpi)"],
     );
-    check_printer(
-        "dpi = 203",
-        "dpi = -1",
-        &["test-80.toml:9:7: error: `dpi` must be between 1 and 4800"],
-    );
+    check_printer("dpi = 203", "dpi = -1", &["test-80.toml:9:7: error: `dpi` must be between 1 and 4800"]);
 }
 
 #[test]
@@ -425,10 +334,7 @@ fn printer_format_and_escpos_checks() {
 fn escpos_keys_on_a_page_printer_are_warned_and_ignored() {
     let (set, diagnostics) = load_one(
         "test-80.toml",
-        &PRINTER.replace(
-            "formats = [\"escpos\"]",
-            "formats = [\"pdf\"]\nnative_qr = true\nchinese_mode_off = false",
-        ),
+        &PRINTER.replace("formats = [\"escpos\"]", "formats = [\"pdf\"]\nnative_qr = true\nchinese_mode_off = false"),
     );
     assert_eq!(
         diagnostics,
@@ -440,42 +346,20 @@ fn escpos_keys_on_a_page_printer_are_warned_and_ignored() {
     );
     let profile = set.get("test-80").expect("warnings only");
     let details = profile.printer.as_ref().expect("printer details");
-    assert_eq!(
-        (details.native_qr, details.status),
-        (false, StatusProtocol::None)
-    );
-    assert_eq!(
-        profile.printer_settings().map(|s| s.printable_dots),
-        Some(0)
-    );
+    assert_eq!((details.native_qr, details.status), (false, StatusProtocol::None));
+    assert_eq!(profile.printer_settings().map(|s| s.printable_dots), Some(0));
 }
 
 #[test]
 fn code_pages() {
     let with_pages = |pages: &str| {
-        PRINTER.replace(
-            "status = \"dle-eot\"",
-            &format!("status = \"dle-eot\"\nvietnamese_code_pages = [{pages}]"),
-        )
+        PRINTER.replace("status = \"dle-eot\"", &format!("status = \"dle-eot\"\nvietnamese_code_pages = [{pages}]"))
     };
-    let (set, diagnostics) = load_one(
-        "test-80.toml",
-        &with_pages("{ name = \"TCVN-3\", esc_t = 30, esc_t_upper = 31 }"),
-    );
+    let (set, diagnostics) =
+        load_one("test-80.toml", &with_pages("{ name = \"TCVN-3\", esc_t = 30, esc_t_upper = 31 }"));
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let pages = &set
-        .get("test-80")
-        .and_then(|p| p.printer.as_ref())
-        .expect("details")
-        .vietnamese_code_pages;
-    assert_eq!(
-        pages,
-        &[CodePage {
-            encoding: VietnameseEncoding::Tcvn3,
-            esc_t: 30,
-            esc_t_upper: Some(31)
-        }]
-    );
+    let pages = &set.get("test-80").and_then(|p| p.printer.as_ref()).expect("details").vietnamese_code_pages;
+    assert_eq!(pages, &[CodePage { encoding: VietnameseEncoding::Tcvn3, esc_t: 30, esc_t_upper: Some(31) }]);
 
     // ESC/POS manuals write table numbers in hex as often as in decimal.
     let (set, diagnostics) = load_one(
@@ -483,29 +367,16 @@ fn code_pages() {
         &with_pages("{ name = \"TCVN-3\", esc_t = 0x1E, esc_t_upper = 0x1F }, { name = \"WPC1258\", esc_t = 52 }"),
     );
     assert_eq!(diagnostics.len(), 1, "the WPC1258 warning: {diagnostics:?}");
-    let pages = &set
-        .get("test-80")
-        .and_then(|p| p.printer.as_ref())
-        .expect("details")
-        .vietnamese_code_pages;
+    let pages = &set.get("test-80").and_then(|p| p.printer.as_ref()).expect("details").vietnamese_code_pages;
     assert_eq!(
         pages,
         &[
-            CodePage {
-                encoding: VietnameseEncoding::Tcvn3,
-                esc_t: 30,
-                esc_t_upper: Some(31)
-            },
-            CodePage {
-                encoding: VietnameseEncoding::Wpc1258,
-                esc_t: 52,
-                esc_t_upper: None
-            },
+            CodePage { encoding: VietnameseEncoding::Tcvn3, esc_t: 30, esc_t_upper: Some(31) },
+            CodePage { encoding: VietnameseEncoding::Wpc1258, esc_t: 52, esc_t_upper: None },
         ]
     );
 
-    let check_pages =
-        |pages: &str, expected: &[&str]| check("test-80.toml", &with_pages(pages), expected);
+    let check_pages = |pages: &str, expected: &[&str]| check("test-80.toml", &with_pages(pages), expected);
     check_pages(
         "{ name = \"TCVN-3\", esc_t = 30 }",
         &["test-80.toml:13:26: error: TCVN-3 needs `esc_t_upper`: its capitals live in a second table — add esc_t_upper = 31 (Epson: ESC t 30 lowercase, 31 uppercase)"],
@@ -608,10 +479,7 @@ fn a_profile_defined_twice_names_both_files() {
         second.to_string(),
         "b/test-80.toml:1:6: error: profile `test-80` is defined twice: in a/printer/test-80.toml and in b/test-80.toml — copy a profile under a new file name and id to change it, and use that id in station.toml"
     );
-    assert_eq!(
-        set.get("test-80").map(|p| p.source.as_str()),
-        Some("a/printer/test-80.toml")
-    );
+    assert_eq!(set.get("test-80").map(|p| p.source.as_str()), Some("a/printer/test-80.toml"));
 }
 
 #[test]
@@ -643,15 +511,6 @@ fn profile_folders_on_disk() {
     let missing = dir.path().join("missing");
     let diagnostics = load_dir(&mut set, &missing);
     let shown = diagnostics.to_string();
-    assert!(
-        shown.starts_with(&format!(
-            "{}: error: cannot read profile folder: ",
-            missing.display()
-        )),
-        "{shown}"
-    );
-    assert!(
-        shown.ends_with(" — check the path in [profiles] dirs and the folder's permissions"),
-        "{shown}"
-    );
+    assert!(shown.starts_with(&format!("{}: error: cannot read profile folder: ", missing.display())), "{shown}");
+    assert!(shown.ends_with(" — check the path in [profiles] dirs and the folder's permissions"), "{shown}");
 }

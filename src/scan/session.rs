@@ -444,7 +444,8 @@ impl ScanService {
         let session = self.session(origin, id)?;
         let path = {
             let s = lock(&session);
-            let page = index.checked_sub(1).and_then(|i| s.pages.get(i as usize)).ok_or(ScanError::PageNotFound(index))?;
+            let page =
+                index.checked_sub(1).and_then(|i| s.pages.get(i as usize)).ok_or(ScanError::PageNotFound(index))?;
             page.path.clone()
         };
         Ok(tokio::fs::read(path).await?)
@@ -481,7 +482,8 @@ impl ScanService {
             .values()
             .filter_map(|s| {
                 let s = lock(s);
-                (now.duration_since(s.created) >= self.inner.ttl && s.state != ScanState::Scanning).then(|| s.id.clone())
+                (now.duration_since(s.created) >= self.inner.ttl && s.state != ScanState::Scanning)
+                    .then(|| s.id.clone())
             })
             .collect();
         for id in &expired {

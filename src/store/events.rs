@@ -59,8 +59,7 @@ mod tests {
     #[test]
     fn append_replay_prune() {
         let store = Store::open_in_memory().expect("store");
-        let seqs: Vec<i64> =
-            (0..5).map(|i| store.append_event(i, "device.status", "{}").expect("append")).collect();
+        let seqs: Vec<i64> = (0..5).map(|i| store.append_event(i, "device.status", "{}").expect("append")).collect();
         assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
         let after_two: Vec<i64> = store.events_after(2, 100).expect("replay").iter().map(|e| e.seq).collect();
         assert_eq!(after_two, vec![3, 4, 5]);

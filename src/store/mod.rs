@@ -49,7 +49,8 @@ impl Store {
     /// Opens (creating if needed) `agent.sqlite3` in `data_dir`, after checking that the directory
     /// is writable, and brings the schema up to date.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir { path: data_dir.to_path_buf(), source })?;
+        fs::create_dir_all(data_dir)
+            .map_err(|source| StoreError::CreateDir { path: data_dir.to_path_buf(), source })?;
         check_writable(data_dir)?;
         let path = data_dir.join("agent.sqlite3");
         let open_error = |source| StoreError::Open { path: path.clone(), source };
@@ -90,10 +91,7 @@ fn check_writable(dir: &Path) -> Result<(), StoreError> {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 #[cfg(test)]

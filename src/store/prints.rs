@@ -143,7 +143,8 @@ mod tests {
         for (id, key) in [("j1", "a"), ("j2", "b"), ("j3", "c")] {
             store.insert_print_job(&new_job(id, key)).expect("insert");
         }
-        let ids: Vec<String> = store.print_jobs_in("a4", &["queued"]).expect("list").into_iter().map(|j| j.id).collect();
+        let ids: Vec<String> =
+            store.print_jobs_in("a4", &["queued"]).expect("list").into_iter().map(|j| j.id).collect();
         assert_eq!(ids, vec!["j1", "j2", "j3"]);
         assert!(store.transition_print_job("j1", &["queued"], "printing", None, 6).expect("move"));
         // A second move from `queued` must not happen: the job is no longer queued.

@@ -69,18 +69,16 @@ impl Store {
 
     pub fn token(&self, id: &str) -> Result<Option<TokenRow>, StoreError> {
         let conn = self.lock();
-        let row = conn
-            .query_row(&format!("SELECT {COLUMNS} FROM tokens WHERE id = ?1"), [id], row_to_token)
-            .optional()?;
+        let row =
+            conn.query_row(&format!("SELECT {COLUMNS} FROM tokens WHERE id = ?1"), [id], row_to_token).optional()?;
         Ok(row)
     }
 
     /// Marks a token revoked. Returns false when there is no such token.
     pub fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
-        let changed = self.lock().execute(
-            "UPDATE tokens SET revoked_ms = COALESCE(revoked_ms, ?2) WHERE id = ?1",
-            params![id, at_ms],
-        )?;
+        let changed = self
+            .lock()
+            .execute("UPDATE tokens SET revoked_ms = COALESCE(revoked_ms, ?2) WHERE id = ?1", params![id, at_ms])?;
         Ok(changed == 1)
     }
 }

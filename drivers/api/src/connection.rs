@@ -83,9 +83,7 @@ impl ConnectionError {
             },
             ConnectionError::BadPort { .. } => "a port is a number from 1 to 65535",
             ConnectionError::BadUsbId { .. } => "write usb:VID:PID in hex, e.g. usb:04b8:0202",
-            ConnectionError::BadSerialOption { .. } => {
-                "serial options are baud=<number> and flow=none|rtscts|xonxoff"
-            }
+            ConnectionError::BadSerialOption { .. } => "serial options are baud=<number> and flow=none|rtscts|xonxoff",
             ConnectionError::BadOption { .. } => "write options as ?key=value&key=value",
         }
     }
@@ -110,9 +108,7 @@ impl Connection {
     /// The value of a `sim:` option, if this is a simulator connection that has it.
     pub fn sim_option(&self, key: &str) -> Option<&str> {
         match self {
-            Connection::Sim { options, .. } => {
-                options.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-            }
+            Connection::Sim { options, .. } => options.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()),
             _ => None,
         }
     }
@@ -134,11 +130,7 @@ fn parse_port(value: &str) -> Result<u16, ConnectionError> {
 }
 
 /// Splits `host[:port]`, accepting `[v6]:port`.
-fn split_host_port(
-    authority: &str,
-    scheme: &'static str,
-    default_port: u16,
-) -> Result<(String, u16), ConnectionError> {
+fn split_host_port(authority: &str, scheme: &'static str, default_port: u16) -> Result<(String, u16), ConnectionError> {
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         match rest.split_once(']') {
             Some((host, "")) => (host, None),
@@ -320,7 +312,12 @@ mod tests {
         ok("file:/dev/usb/lp0", Connection::File { path: "/dev/usb/lp0".into() });
         ok(
             "ipp://localhost:631/printers/HP_LaserJet",
-            Connection::Ipp { secure: false, host: "localhost".into(), port: 631, path: "/printers/HP_LaserJet".into() },
+            Connection::Ipp {
+                secure: false,
+                host: "localhost".into(),
+                port: 631,
+                path: "/printers/HP_LaserJet".into(),
+            },
         );
         ok(
             "ipps://printer.local/ipp/print",
@@ -359,8 +356,14 @@ mod tests {
         err("lpt1", ConnectionError::UnknownScheme { scheme: "lpt1".into() });
         err("http://x/y", ConnectionError::UnknownScheme { scheme: "http".into() });
         err("sane:", ConnectionError::Missing { scheme: "sane", what: "a SANE device name" });
-        err("ipp:localhost/printers/x", ConnectionError::Missing { scheme: "ipp", what: "`//host/path` after the colon" });
-        err("ipp://localhost:631", ConnectionError::Missing { scheme: "ipp", what: "a printer path such as /printers/NAME" });
+        err(
+            "ipp:localhost/printers/x",
+            ConnectionError::Missing { scheme: "ipp", what: "`//host/path` after the colon" },
+        );
+        err(
+            "ipp://localhost:631",
+            ConnectionError::Missing { scheme: "ipp", what: "a printer path such as /printers/NAME" },
+        );
         err("ipp://:631/x", ConnectionError::Missing { scheme: "ipp", what: "a host name" });
         err("tcp://host:0", ConnectionError::BadPort { value: "0".into() });
         err("tcp://host:99999", ConnectionError::BadPort { value: "99999".into() });

@@ -29,16 +29,11 @@ pub enum SaneError {
         source: libloading::Error,
     },
     /// `sane_init` reported a SANE major version other than 1.
-    #[error(
-        "libsane implements SANE {major}.{minor}, but this agent speaks SANE 1 — install libsane1"
-    )]
+    #[error("libsane implements SANE {major}.{minor}, but this agent speaks SANE 1 — install libsane1")]
     UnsupportedVersion { major: u8, minor: u8 },
     /// A libsane call returned a status other than `SANE_STATUS_GOOD`.
     #[error("{call} failed: {status} — check the scanner backends with `scanimage -L`")]
-    Status {
-        call: &'static str,
-        status: SaneStatus,
-    },
+    Status { call: &'static str, status: SaneStatus },
     /// libsane did not finish in time; the work may still be stuck in a backend.
     #[error(
         "SANE did not answer within {} ms (stuck {stage}) — a scanner backend may be hung; \
@@ -47,9 +42,7 @@ pub enum SaneError {
     )]
     Timeout { timeout: Duration, stage: Stage },
     /// The operating system refused to start the thread that talks to libsane.
-    #[error(
-        "could not start a thread for SANE — the system is short of resources; restart the agent"
-    )]
+    #[error("could not start a thread for SANE — the system is short of resources; restart the agent")]
     Thread(#[source] std::io::Error),
     /// The libsane thread ended without an answer (it panicked, which is a bug in this crate).
     #[error("the SANE thread ended without an answer — this is a bug in counter-agent; please report it")]

@@ -73,31 +73,19 @@ impl SaneLibrary {
         })?;
         let missing = |symbol: &'static str| {
             let library = name.to_owned();
-            move |source| SaneError::MissingSymbol {
-                library,
-                symbol,
-                hint: INSTALL_HINT,
-                source,
-            }
+            move |source| SaneError::MissingSymbol { library, symbol, hint: INSTALL_HINT, source }
         };
         // SAFETY: `InitFn` is the exact C prototype of `sane_init` in SANE 1's `sane/sane.h`. The
         // copied pointer stays valid because `_library` is stored beside it and outlives it.
         let init = unsafe { library.get::<InitFn>(b"sane_init\0") }.map(|symbol| *symbol);
         let init = init.map_err(missing("sane_init"))?;
         // SAFETY: as above, for `sane_get_devices`.
-        let get_devices =
-            unsafe { library.get::<GetDevicesFn>(b"sane_get_devices\0") }.map(|symbol| *symbol);
+        let get_devices = unsafe { library.get::<GetDevicesFn>(b"sane_get_devices\0") }.map(|symbol| *symbol);
         let get_devices = get_devices.map_err(missing("sane_get_devices"))?;
         // SAFETY: as above, for `sane_exit`.
         let exit = unsafe { library.get::<ExitFn>(b"sane_exit\0") }.map(|symbol| *symbol);
         let exit = exit.map_err(missing("sane_exit"))?;
-        Ok(SaneLibrary {
-            name: name.to_owned(),
-            init,
-            get_devices,
-            exit,
-            _library: library,
-        })
+        Ok(SaneLibrary { name: name.to_owned(), init, get_devices, exit, _library: library })
     }
 
     /// The name this library was opened with.
@@ -108,11 +96,7 @@ impl SaneLibrary {
     /// `sane_init` → `sane_get_devices(&list, 0)` → copy every entry → `sane_exit`.
     ///
     /// `stage` is updated before each call so a caller that gives up can say where libsane hung.
-    pub(crate) fn list_devices(
-        &self,
-        _permit: &Permit,
-        stage: &StageCell,
-    ) -> Result<Vec<SaneDevice>, SaneError> {
+    pub(crate) fn list_devices(&self, _permit: &Permit, stage: &StageCell) -> Result<Vec<SaneDevice>, SaneError> {
         stage.set(Stage::Init);
         let mut version_code: SaneInt = 0;
         // SAFETY: `version_code` is a valid, writable `SANE_Int`; a NULL auth callback is allowed
@@ -120,10 +104,7 @@ impl SaneLibrary {
         let status = SaneStatus(unsafe { (self.init)(&mut version_code, None) });
         if !status.is_good() {
             // After a failed `sane_init` nothing is initialised, so there is nothing to exit.
-            return Err(SaneError::Status {
-                call: "sane_init",
-                status,
-            });
+            return Err(SaneError::Status { call: "sane_init", status });
         }
         // SANE_VERSION_MAJOR / SANE_VERSION_MINOR: the top two bytes of the code.
         let [major, minor, _, _] = version_code.to_be_bytes();
@@ -153,10 +134,7 @@ impl SaneLibrary {
         // (the caller checked `sane_init`) and the permit serialises access.
         let status = SaneStatus(unsafe { (self.get_devices)(&mut list, INCLUDE_NETWORK_DEVICES) });
         if !status.is_good() {
-            return Err(SaneError::Status {
-                call: "sane_get_devices",
-                status,
-            });
+            return Err(SaneError::Status { call: "sane_get_devices", status });
         }
         let mut devices = Vec::new();
         if list.is_null() {
@@ -198,7 +176,5 @@ unsafe fn owned(text: *const c_char) -> String {
         return String::new();
     }
     // SAFETY: non-NULL and NUL-terminated, as the caller promises.
-    unsafe { CStr::from_ptr(text) }
-        .to_string_lossy()
-        .into_owned()
+    unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned()
 }

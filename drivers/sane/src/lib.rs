@@ -69,10 +69,7 @@ impl SaneDevice {
     pub fn to_discovered(&self) -> Discovered {
         Discovered {
             kind: Some(DeviceKind::Scanner),
-            connection: Connection::Sane {
-                device: self.name.clone(),
-            }
-            .to_string(),
+            connection: Connection::Sane { device: self.name.clone() }.to_string(),
             description: format!("{} {} ({})", self.vendor, self.model, self.kind),
         }
     }
@@ -99,7 +96,5 @@ fn list_devices_from(library_name: &str, timeout: Duration) -> Result<Vec<SaneDe
 /// [`list_devices`] as discovery entries. Any failure (SANE missing, a hung backend) gives an
 /// empty list; call [`list_devices`] to show the technician why.
 pub fn discover(timeout: Duration) -> Vec<Discovered> {
-    list_devices(timeout)
-        .map(|devices| devices.iter().map(SaneDevice::to_discovered).collect())
-        .unwrap_or_default()
+    list_devices(timeout).map(|devices| devices.iter().map(SaneDevice::to_discovered).collect()).unwrap_or_default()
 }

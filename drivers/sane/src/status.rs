@@ -56,15 +56,9 @@ impl SaneStatus {
             8 => ("SANE_STATUS_COVER_OPEN", "Scanner cover is open"),
             9 => ("SANE_STATUS_IO_ERROR", "Error during device I/O"),
             10 => ("SANE_STATUS_NO_MEM", "Out of memory"),
-            11 => (
-                "SANE_STATUS_ACCESS_DENIED",
-                "Access to resource has been denied",
-            ),
+            11 => ("SANE_STATUS_ACCESS_DENIED", "Access to resource has been denied"),
             12 => ("SANE_STATUS_WARMING_UP", "Lamp not ready, please retry"),
-            13 => (
-                "SANE_STATUS_HW_LOCKED",
-                "Scanner mechanism locked for transport",
-            ),
+            13 => ("SANE_STATUS_HW_LOCKED", "Scanner mechanism locked for transport"),
             _ => return None,
         };
         Some(pair)
@@ -93,15 +87,9 @@ mod tests {
         check(0, "SANE_STATUS_GOOD (Success)");
         check(6, "SANE_STATUS_JAMMED (Document feeder jammed)");
         check(7, "SANE_STATUS_NO_DOCS (Document feeder out of documents)");
-        check(
-            11,
-            "SANE_STATUS_ACCESS_DENIED (Access to resource has been denied)",
-        );
+        check(11, "SANE_STATUS_ACCESS_DENIED (Access to resource has been denied)");
         check(12, "SANE_STATUS_WARMING_UP (Lamp not ready, please retry)");
-        check(
-            13,
-            "SANE_STATUS_HW_LOCKED (Scanner mechanism locked for transport)",
-        );
+        check(13, "SANE_STATUS_HW_LOCKED (Scanner mechanism locked for transport)");
         check(14, "unknown SANE status 14");
         check(-1, "unknown SANE status -1");
         check(i32::MAX, "unknown SANE status 2147483647");
@@ -127,10 +115,7 @@ mod tests {
         ];
         for (code, (status, suffix)) in named.into_iter().enumerate() {
             assert_eq!(status.0 as usize, code);
-            assert_eq!(
-                status.name(),
-                Some(format!("SANE_STATUS_{suffix}")).as_deref()
-            );
+            assert_eq!(status.name(), Some(format!("SANE_STATUS_{suffix}")).as_deref());
         }
         assert_eq!(SaneStatus(14).name(), None);
         assert_eq!(SaneStatus(14).description(), None);

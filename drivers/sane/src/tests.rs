@@ -65,10 +65,7 @@ fn scanimage_list() -> Vec<SaneDevice> {
         String::from_utf8_lossy(&output.stderr)
     );
     let field = |fields: &mut std::str::Split<'_, char>, line: &str| {
-        fields
-            .next()
-            .unwrap_or_else(|| panic!("short scanimage line {line:?}"))
-            .to_owned()
+        fields.next().unwrap_or_else(|| panic!("short scanimage line {line:?}")).to_owned()
     };
     stdout
         .lines()
@@ -93,11 +90,7 @@ fn lists_the_test_backends_two_devices_exactly_as_scanimage_does() {
     let _serial = with_test_backend();
     let ours = listed();
     assert_eq!(ours, vec![test_device("test:0"), test_device("test:1")]);
-    assert_eq!(
-        ours,
-        scanimage_list(),
-        "our list differs from `scanimage -L`"
-    );
+    assert_eq!(ours, scanimage_list(), "our list differs from `scanimage -L`");
     // init → exit → init again in one process gives the same answer.
     assert_eq!(listed(), ours);
 }
@@ -106,21 +99,13 @@ fn lists_the_test_backends_two_devices_exactly_as_scanimage_does() {
 fn discover_offers_sane_connections_that_parse_back_to_the_device_name() {
     let _serial = with_test_backend();
     let found = discover(TIMEOUT);
-    let connections: Vec<&str> = found
-        .iter()
-        .map(|entry| entry.connection.as_str())
-        .collect();
+    let connections: Vec<&str> = found.iter().map(|entry| entry.connection.as_str()).collect();
     assert_eq!(connections, ["sane:test:0", "sane:test:1"], "{PACKAGES}");
     for (entry, name) in found.iter().zip(["test:0", "test:1"]) {
         assert_eq!(entry.kind, Some(DeviceKind::Scanner));
         assert_eq!(entry.description, "Noname frontend-tester (virtual device)");
         let parsed: Connection = entry.connection.parse().expect("a valid connection string");
-        assert_eq!(
-            parsed,
-            Connection::Sane {
-                device: name.to_owned()
-            }
-        );
+        assert_eq!(parsed, Connection::Sane { device: name.to_owned() });
     }
 }
 
@@ -137,16 +122,9 @@ fn a_missing_library_is_a_clear_error_with_its_cause() {
     let SaneError::NotInstalled { source, .. } = error else {
         panic!("expected NotInstalled, got {error:?}");
     };
-    assert!(
-        source.to_string().contains("libsane-not-installed.so.1"),
-        "{source}"
-    );
+    assert!(source.to_string().contains("libsane-not-installed.so.1"), "{source}");
     // The same failure under the real name reads exactly as technicians are told to expect.
-    let real = SaneError::NotInstalled {
-        library: crate::LIBRARY_NAME.to_owned(),
-        hint: crate::INSTALL_HINT,
-        source,
-    };
+    let real = SaneError::NotInstalled { library: crate::LIBRARY_NAME.to_owned(), hint: crate::INSTALL_HINT, source };
     assert!(real.source().is_some());
     #[cfg(target_os = "linux")]
     assert_eq!(
@@ -178,13 +156,7 @@ fn a_hung_call_times_out_and_later_calls_wait_instead_of_entering_libsane() {
         let _ = hang.recv();
         Ok("first")
     });
-    let Err(
-        error @ SaneError::Timeout {
-            stage: Stage::GetDevices,
-            ..
-        },
-    ) = first
-    else {
+    let Err(error @ SaneError::Timeout { stage: Stage::GetDevices, .. }) = first else {
         panic!("expected a timeout in sane_get_devices, got {first:?}");
     };
     assert!(
@@ -202,20 +174,8 @@ fn a_hung_call_times_out_and_later_calls_wait_instead_of_entering_libsane() {
             Ok("second")
         }
     });
-    assert!(
-        matches!(
-            second,
-            Err(SaneError::Timeout {
-                stage: Stage::WaitingForOtherCall,
-                ..
-            })
-        ),
-        "{second:?}"
-    );
-    assert!(
-        !entered.load(Ordering::SeqCst),
-        "a second caller entered while the first was hung"
-    );
+    assert!(matches!(second, Err(SaneError::Timeout { stage: Stage::WaitingForOtherCall, .. })), "{second:?}");
+    assert!(!entered.load(Ordering::SeqCst), "a second caller entered while the first was hung");
 
     release.send(()).expect("the hung worker is still waiting");
     let third = run_with_timeout(TIMEOUT, |_permit, _stage| Ok("third"));
@@ -226,14 +186,9 @@ fn a_hung_call_times_out_and_later_calls_wait_instead_of_entering_libsane() {
 fn an_error_from_the_worker_reaches_the_caller_unchanged() {
     let _serial = serial();
     let result: Result<(), SaneError> = run_with_timeout(TIMEOUT, |_permit, _stage| {
-        Err(SaneError::Status {
-            call: "sane_get_devices",
-            status: crate::SaneStatus::NO_MEM,
-        })
+        Err(SaneError::Status { call: "sane_get_devices", status: crate::SaneStatus::NO_MEM })
     });
-    let Err(error) = result else {
-        panic!("the worker's error was lost")
-    };
+    let Err(error) = result else { panic!("the worker's error was lost") };
     assert_eq!(
         error.to_string(),
         "sane_get_devices failed: SANE_STATUS_NO_MEM (Out of memory) \

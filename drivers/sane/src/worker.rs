@@ -50,9 +50,7 @@ impl Permit {
         let mut taken = GATE_TAKEN.lock().unwrap_or_else(PoisonError::into_inner);
         while *taken {
             taken = match deadline {
-                None => GATE_FREED
-                    .wait(taken)
-                    .unwrap_or_else(PoisonError::into_inner),
+                None => GATE_FREED.wait(taken).unwrap_or_else(PoisonError::into_inner),
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {

@@ -11,8 +11,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use counter_agent_driver_api::{
-    ColorMode, DeviceSettings, DriverFactory, OpenSpec, PixelFormat, RawPage, ScanRequest,
-    ScanSource, ScannerSettings,
+    ColorMode, DeviceSettings, DriverFactory, OpenSpec, PixelFormat, RawPage, ScanRequest, ScanSource, ScannerSettings,
 };
 use counter_agent_driver_sim::SimFactory;
 
@@ -21,29 +20,17 @@ fn to_image(page: &RawPage) -> image::DynamicImage {
     let rows = page.data.chunks(page.stride);
     match page.format {
         PixelFormat::Rgb8 => {
-            let bytes: Vec<u8> = rows
-                .flat_map(|row| &row[..width as usize * 3])
-                .copied()
-                .collect();
+            let bytes: Vec<u8> = rows.flat_map(|row| &row[..width as usize * 3]).copied().collect();
             image::RgbImage::from_raw(width, height, bytes).map(image::DynamicImage::ImageRgb8)
         }
         PixelFormat::Gray8 => {
-            let bytes: Vec<u8> = rows
-                .flat_map(|row| &row[..width as usize])
-                .copied()
-                .collect();
+            let bytes: Vec<u8> = rows.flat_map(|row| &row[..width as usize]).copied().collect();
             image::GrayImage::from_raw(width, height, bytes).map(image::DynamicImage::ImageLuma8)
         }
         PixelFormat::Bw1 => {
             let bytes: Vec<u8> = rows
                 .flat_map(|row| {
-                    (0..width as usize).map(move |x| {
-                        if row[x / 8] & (0x80 >> (x % 8)) != 0 {
-                            0
-                        } else {
-                            255
-                        }
-                    })
+                    (0..width as usize).map(move |x| if row[x / 8] & (0x80 >> (x % 8)) != 0 { 0 } else { 255 })
                 })
                 .collect();
             image::GrayImage::from_raw(width, height, bytes).map(image::DynamicImage::ImageLuma8)
@@ -54,10 +41,7 @@ fn to_image(page: &RawPage) -> image::DynamicImage {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let out = PathBuf::from(
-        args.next()
-            .ok_or("usage: render_pages OUT_DIR [DPI] [color|gray|bw] [source]")?,
-    );
+    let out = PathBuf::from(args.next().ok_or("usage: render_pages OUT_DIR [DPI] [color|gray|bw] [source]")?);
     let dpi: u32 = args.next().map_or(Ok(150), |a| a.parse())?;
     let color = match args.next().as_deref() {
         None | Some("color") => ColorMode::Color,
@@ -71,10 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("adf-duplex") => ScanSource::AdfDuplex,
         Some(other) => return Err(format!("unknown source {other}").into()),
     };
-    let crop: Option<Vec<u32>> = args
-        .next()
-        .map(|a| a.split(',').map(str::parse).collect())
-        .transpose()?;
+    let crop: Option<Vec<u32>> = args.next().map(|a| a.split(',').map(str::parse).collect()).transpose()?;
     std::fs::create_dir_all(&out)?;
     let factory = SimFactory::new(out.join("printers"));
     let settings = ScannerSettings {
@@ -111,9 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let image = to_image(&page);
         image.save(out.join(format!("page-{index}.png")))?;
         if let Some(&[x, y, w, h]) = crop.as_deref() {
-            image
-                .crop_imm(x, y, w, h)
-                .save(out.join(format!("page-{index}-crop.png")))?;
+            image.crop_imm(x, y, w, h).save(out.join(format!("page-{index}-crop.png")))?;
         }
     }
     scanner.end_batch();

@@ -23,42 +23,20 @@ pub(crate) struct Affine {
 }
 
 impl Affine {
-    pub const IDENTITY: Affine = Affine {
-        a: 1.0,
-        b: 0.0,
-        c: 0.0,
-        d: 1.0,
-        e: 0.0,
-        f: 0.0,
-    };
+    pub const IDENTITY: Affine = Affine { a: 1.0, b: 0.0, c: 0.0, d: 1.0, e: 0.0, f: 0.0 };
 
     pub fn scale(s: f32) -> Affine {
-        Affine {
-            a: s,
-            d: s,
-            ..Affine::IDENTITY
-        }
+        Affine { a: s, d: s, ..Affine::IDENTITY }
     }
 
     pub fn translate(x: f32, y: f32) -> Affine {
-        Affine {
-            e: x,
-            f: y,
-            ..Affine::IDENTITY
-        }
+        Affine { e: x, f: y, ..Affine::IDENTITY }
     }
 
     /// Rotation by `radians`; positive turns +x towards +y (clockwise on a y-down page).
     pub fn rotate(radians: f32) -> Affine {
         let (sin, cos) = radians.sin_cos();
-        Affine {
-            a: cos,
-            b: sin,
-            c: -sin,
-            d: cos,
-            e: 0.0,
-            f: 0.0,
-        }
+        Affine { a: cos, b: sin, c: -sin, d: cos, e: 0.0, f: 0.0 }
     }
 
     /// The map that applies `self` first, then `next`.
@@ -74,10 +52,7 @@ impl Affine {
     }
 
     pub fn apply(&self, p: Point) -> Point {
-        point(
-            self.a * p.x + self.c * p.y + self.e,
-            self.b * p.x + self.d * p.y + self.f,
-        )
+        point(self.a * p.x + self.c * p.y + self.e, self.b * p.x + self.d * p.y + self.f)
     }
 }
 
@@ -154,11 +129,7 @@ pub(crate) struct Ink {
 
 impl Ink {
     /// Laser-printer toner as a scanner sees it: very dark, not perfectly black.
-    pub const TONER: Ink = Ink {
-        rgb: [24, 24, 27],
-        opacity: 1.0,
-        grain: 0.0,
-    };
+    pub const TONER: Ink = Ink { rgb: [24, 24, 27], opacity: 1.0, grain: 0.0 };
 }
 
 /// A cheap 2-D hash in `[0, 1)` used for ink grain.
@@ -186,12 +157,7 @@ impl Canvas {
     /// A canvas filled with one grey level (the scanner lid behind the paper).
     pub fn new(width: u32, height: u32, background: u8) -> Canvas {
         let n_bytes = width as usize * height as usize * 3;
-        Canvas {
-            width,
-            height,
-            rgb: vec![background; n_bytes],
-            raster: Rasterizer::new(0, 0),
-        }
+        Canvas { width, height, rgb: vec![background; n_bytes], raster: Rasterizer::new(0, 0) }
     }
 
     pub fn width(&self) -> u32 {
@@ -224,9 +190,7 @@ impl Canvas {
         // Grain: a table of small offsets (triangular distribution, -4..=4) read at a random
         // offset per row; far cheaper than a random number per pixel and indistinguishable.
         let table_len = (2 * width + 1).max(1 << 16);
-        let grain: Vec<u8> = (0..table_len)
-            .map(|_| (rng.below(5) + rng.below(5)) as u8)
-            .collect();
+        let grain: Vec<u8> = (0..table_len).map(|_| (rng.below(5) + rng.below(5)) as u8).collect();
         let height = self.height.max(1) as f32;
         for y in 0..self.height {
             let center = y as f32 + 0.5;
@@ -248,34 +212,23 @@ impl Canvas {
             // The nine possible paper colours of this row (grain -4..=4 plus the fall-off).
             let shade = -3.0 * y as f32 / height;
             let colours: [[u8; 3]; 9] = std::array::from_fn(|g| {
-                tint.map(|base| {
-                    (f32::from(base) + g as f32 - 4.0 + shade)
-                        .round()
-                        .clamp(0.0, 255.0) as u8
-                })
+                tint.map(|base| (f32::from(base) + g as f32 - 4.0 + shade).round().clamp(0.0, 255.0) as u8)
             });
             let offset = rng.below(table_len - width);
             let row = &mut self.rgb[y as usize * width * 3..(y as usize + 1) * width * 3];
             let clamp_x = |x: f32| (x.max(0.0) as usize).min(width);
             let (x_start, x_end) = (clamp_x(left.floor()), clamp_x(right.ceil()));
             // Fully covered pixels, then the partly covered ones at both edges.
-            let (inner_start, inner_end) = (
-                clamp_x(left.ceil()),
-                clamp_x(right.floor()).max(clamp_x(left.ceil())),
-            );
+            let (inner_start, inner_end) = (clamp_x(left.ceil()), clamp_x(right.floor()).max(clamp_x(left.ceil())));
             let inner_grain = &grain[offset + inner_start..offset + inner_end];
-            for (pixel, &g) in row[inner_start * 3..inner_end * 3]
-                .chunks_exact_mut(3)
-                .zip(inner_grain)
-            {
+            for (pixel, &g) in row[inner_start * 3..inner_end * 3].chunks_exact_mut(3).zip(inner_grain) {
                 pixel.copy_from_slice(&colours[usize::from(g)]);
             }
             for x in (x_start..inner_start).chain(inner_end..x_end) {
                 let paper = colours[usize::from(grain[offset + x])];
                 let coverage = ((x as f32 + 1.0).min(right) - (x as f32).max(left)).clamp(0.0, 1.0);
                 for (old, new) in row[x * 3..x * 3 + 3].iter_mut().zip(paper) {
-                    *old = (f32::from(new) * coverage + f32::from(*old) * (1.0 - coverage)).round()
-                        as u8;
+                    *old = (f32::from(new) * coverage + f32::from(*old) * (1.0 - coverage)).round() as u8;
                 }
             }
         }
@@ -353,11 +306,7 @@ impl Canvas {
                 if width == 0 {
                     return (packed, stride);
                 }
-                for (row, out) in self
-                    .rgb
-                    .chunks_exact(width * 3)
-                    .zip(packed.chunks_exact_mut(stride))
-                {
+                for (row, out) in self.rgb.chunks_exact(width * 3).zip(packed.chunks_exact_mut(stride)) {
                     for (x, pixel) in row.chunks_exact(3).enumerate() {
                         if luma(pixel) < BW_THRESHOLD {
                             out[x / 8] |= 0x80 >> (x % 8);
@@ -375,11 +324,7 @@ const BW_THRESHOLD: u8 = 140;
 
 /// ITU-R BT.601 luma of an RGB pixel, integer arithmetic.
 pub(crate) fn luma(pixel: &[u8]) -> u8 {
-    let (r, g, b) = (
-        u32::from(pixel[0]),
-        u32::from(pixel[1]),
-        u32::from(pixel[2]),
-    );
+    let (r, g, b) = (u32::from(pixel[0]), u32::from(pixel[1]), u32::from(pixel[2]));
     ((77 * r + 150 * g + 29 * b + 128) >> 8) as u8
 }
 
@@ -389,15 +334,8 @@ mod tests {
     use counter_agent_driver_api::PixelFormat;
 
     fn square(x: f32, y: f32, side: f32) -> Vec<Segment> {
-        let corners = [
-            point(x, y),
-            point(x + side, y),
-            point(x + side, y + side),
-            point(x, y + side),
-        ];
-        (0..4)
-            .map(|i| Segment::Line(corners[i], corners[(i + 1) % 4]))
-            .collect()
+        let corners = [point(x, y), point(x + side, y), point(x + side, y + side), point(x, y + side)];
+        (0..4).map(|i| Segment::Line(corners[i], corners[(i + 1) % 4])).collect()
     }
 
     #[test]
@@ -405,28 +343,14 @@ mod tests {
         let map = Affine::scale(2.0).then(Affine::translate(10.0, 0.0));
         assert_eq!(map.apply(point(1.0, 1.0)), point(12.0, 2.0));
         let turn = Affine::rotate(std::f32::consts::FRAC_PI_2).apply(point(1.0, 0.0));
-        assert!(
-            (turn.x).abs() < 1e-6 && (turn.y - 1.0).abs() < 1e-6,
-            "{turn:?}"
-        );
+        assert!((turn.x).abs() < 1e-6 && (turn.y - 1.0).abs() < 1e-6, "{turn:?}");
     }
 
     #[test]
     fn fill_covers_inside_only_and_multiplies() {
         let mut canvas = Canvas::new(20, 20, 200);
-        canvas.fill(
-            &square(5.0, 5.0, 10.0),
-            &Ink {
-                rgb: [255, 0, 0],
-                opacity: 1.0,
-                grain: 0.0,
-            },
-        );
-        assert_eq!(
-            canvas.pixel(10, 10),
-            Some([200, 0, 0]),
-            "multiply keeps red, absorbs the rest"
-        );
+        canvas.fill(&square(5.0, 5.0, 10.0), &Ink { rgb: [255, 0, 0], opacity: 1.0, grain: 0.0 });
+        assert_eq!(canvas.pixel(10, 10), Some([200, 0, 0]), "multiply keeps red, absorbs the rest");
         assert_eq!(canvas.pixel(2, 2), Some([200, 200, 200]));
         // Black ink over red stays black: multiply never lightens.
         canvas.fill(&square(8.0, 8.0, 4.0), &Ink::TONER);
@@ -444,11 +368,7 @@ mod tests {
         let mut poisoned = square(2.0, 2.0, 6.0);
         poisoned.push(Segment::Line(point(f32::NAN, 3.0), point(4.0, 9.0)));
         canvas.fill(&poisoned, &Ink::TONER);
-        assert_eq!(
-            canvas.pixel(5, 5),
-            Some([255, 255, 255]),
-            "outlines with NaN are skipped"
-        );
+        assert_eq!(canvas.pixel(5, 5), Some([255, 255, 255]), "outlines with NaN are skipped");
     }
 
     #[test]
@@ -464,14 +384,7 @@ mod tests {
     #[test]
     fn gray_is_luma() {
         let mut canvas = Canvas::new(1, 1, 255);
-        canvas.fill(
-            &square(0.0, 0.0, 1.0),
-            &Ink {
-                rgb: [0, 0, 255],
-                opacity: 1.0,
-                grain: 0.0,
-            },
-        );
+        canvas.fill(&square(0.0, 0.0, 1.0), &Ink { rgb: [0, 0, 255], opacity: 1.0, grain: 0.0 });
         let (data, stride) = canvas.into_pixels(PixelFormat::Gray8);
         assert_eq!((data, stride), (vec![29], 1));
     }
@@ -479,16 +392,9 @@ mod tests {
     #[test]
     fn paper_is_near_tint_and_not_flat() {
         let mut canvas = Canvas::new(64, 64, 255);
-        let corners = [
-            point(0.0, 0.0),
-            point(64.0, 0.0),
-            point(64.0, 64.0),
-            point(0.0, 64.0),
-        ];
+        let corners = [point(0.0, 0.0), point(64.0, 0.0), point(64.0, 64.0), point(0.0, 64.0)];
         canvas.lay_paper(corners, [240, 240, 236], 7);
-        let values: Vec<u8> = (0..64)
-            .map(|x| canvas.pixel(x, 10).expect("inside")[0])
-            .collect();
+        let values: Vec<u8> = (0..64).map(|x| canvas.pixel(x, 10).expect("inside")[0]).collect();
         assert!(values.iter().all(|v| (233..=245).contains(v)), "{values:?}");
         assert!(values.iter().any(|v| *v != values[0]), "grain varies");
     }

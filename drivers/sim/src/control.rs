@@ -137,20 +137,11 @@ mod tests {
         let status = |c: &SimControl| c.with("p", |d| d.status());
         assert_eq!(status(&control), DeviceStatus::READY);
         control.set_fault("p", Some(StatusReason::PaperNearEnd));
-        assert_eq!(
-            status(&control),
-            DeviceStatus::ready_with(StatusReason::PaperNearEnd)
-        );
+        assert_eq!(status(&control), DeviceStatus::ready_with(StatusReason::PaperNearEnd));
         control.set_fault("p", Some(StatusReason::PaperOut));
-        assert_eq!(
-            status(&control),
-            DeviceStatus::error(StatusReason::PaperOut)
-        );
+        assert_eq!(status(&control), DeviceStatus::error(StatusReason::PaperOut));
         control.set_fault("p", Some(StatusReason::Offline));
-        assert_eq!(
-            status(&control),
-            DeviceStatus::offline(StatusReason::Offline)
-        );
+        assert_eq!(status(&control), DeviceStatus::offline(StatusReason::Offline));
         control.set_fault("p", None);
         assert_eq!(status(&control), DeviceStatus::READY);
     }
@@ -159,10 +150,7 @@ mod tests {
     fn presence_is_per_device() {
         let control = SimControl::new();
         control.set_present("a", false);
-        assert!(matches!(
-            control.check_present("a"),
-            Err(DriverError::NotFound { .. })
-        ));
+        assert!(matches!(control.check_present("a"), Err(DriverError::NotFound { .. })));
         assert!(control.check_present("b").is_ok());
         control.clone().set_present("a", true);
         assert!(control.check_present("a").is_ok(), "clones share state");

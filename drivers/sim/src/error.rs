@@ -25,13 +25,7 @@ pub(crate) fn unsupported(what: impl Into<String>) -> DriverError {
 /// message and the original error kept as the source.
 pub(crate) fn output_io(path: &Path, error: io::Error) -> DriverError {
     let kind = error.kind();
-    DriverError::Io(io::Error::new(
-        kind,
-        OutputError {
-            path: path.display().to_string(),
-            source: error,
-        },
-    ))
+    DriverError::Io(io::Error::new(kind, OutputError { path: path.display().to_string(), source: error }))
 }
 
 /// The error inside [`DriverError::Io`] for output-folder failures.
@@ -50,20 +44,12 @@ mod tests {
 
     #[test]
     fn output_errors_keep_kind_path_and_source() {
-        let error = output_io(
-            Path::new("/nope/0001.pdf"),
-            io::Error::from(io::ErrorKind::PermissionDenied),
-        );
-        let DriverError::Io(inner) = &error else {
-            panic!("expected Io, got {error:?}")
-        };
+        let error = output_io(Path::new("/nope/0001.pdf"), io::Error::from(io::ErrorKind::PermissionDenied));
+        let DriverError::Io(inner) = &error else { panic!("expected Io, got {error:?}") };
         assert_eq!(inner.kind(), io::ErrorKind::PermissionDenied);
         let message = inner.to_string();
         assert!(message.contains("/nope/0001.pdf"), "{message}");
-        let output = inner
-            .get_ref()
-            .and_then(|e| e.downcast_ref::<OutputError>())
-            .expect("wrapped");
+        let output = inner.get_ref().and_then(|e| e.downcast_ref::<OutputError>()).expect("wrapped");
         assert!(output.source().is_some());
     }
 

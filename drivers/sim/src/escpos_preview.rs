@@ -38,20 +38,11 @@ const DLE: u8 = 0x10;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PreviewError {
     #[error("{command} at byte {offset} needs {needed} bytes of parameters and data, only {available} follow")]
-    Truncated {
-        offset: usize,
-        command: &'static str,
-        needed: usize,
-        available: usize,
-    },
+    Truncated { offset: usize, command: &'static str, needed: usize, available: usize },
     #[error("unknown command {} at byte {offset}: cannot tell how long it is", hex(.bytes))]
     UnknownCommand { offset: usize, bytes: Vec<u8> },
     #[error("{command} at byte {offset} has an invalid parameter {value}")]
-    BadParameter {
-        offset: usize,
-        command: &'static str,
-        value: u8,
-    },
+    BadParameter { offset: usize, command: &'static str, value: u8 },
     #[error("the receipt would be longer than {max_rows} dots; check for runaway feeds")]
     TooLong { max_rows: u32 },
     #[error("a paper width of {width} dots is not supported (expected {}..={})", WIDTH_RANGE.start(), WIDTH_RANGE.end())]
@@ -59,11 +50,7 @@ pub enum PreviewError {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ")
 }
 
 /// What the printer would have printed.
@@ -89,21 +76,8 @@ pub fn render_preview(bytes: &[u8], width_dots: u32) -> Result<Preview, PreviewE
     let mut printer = Interpreter::new(bytes, width_dots);
     printer.run()?;
     printer.flush_line(false)?;
-    let Interpreter {
-        paper,
-        n_cuts,
-        n_replaced,
-        n_qr_codes,
-        mode,
-        ..
-    } = printer;
-    Ok(Preview {
-        image: paper.into_image(),
-        n_cuts,
-        n_replaced,
-        n_qr_codes,
-        code_table: mode.code_table,
-    })
+    let Interpreter { paper, n_cuts, n_replaced, n_qr_codes, mode, .. } = printer;
+    Ok(Preview { image: paper.into_image(), n_cuts, n_replaced, n_qr_codes, code_table: mode.code_table })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,20 +144,10 @@ impl<'a> Interpreter<'a> {
     }
 
     /// Takes `n` bytes following the current position for `command` (which started at `start`).
-    fn take(
-        &mut self,
-        n: usize,
-        command: &'static str,
-        start: usize,
-    ) -> Result<&'a [u8], PreviewError> {
+    fn take(&mut self, n: usize, command: &'static str, start: usize) -> Result<&'a [u8], PreviewError> {
         let available = self.bytes.len() - self.pos;
         if n > available {
-            return Err(PreviewError::Truncated {
-                offset: start,
-                command,
-                needed: n,
-                available,
-            });
+            return Err(PreviewError::Truncated { offset: start, command, needed: n, available });
         }
         let taken = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
@@ -195,11 +159,7 @@ impl<'a> Interpreter<'a> {
     }
 
     /// Takes a little-endian `pL pH` length and then that many bytes.
-    fn take_counted(
-        &mut self,
-        command: &'static str,
-        start: usize,
-    ) -> Result<&'a [u8], PreviewError> {
+    fn take_counted(&mut self, command: &'static str, start: usize) -> Result<&'a [u8], PreviewError> {
         let length = self.take(2, command, start)?;
         let n = usize::from(length[0]) + 256 * usize::from(length[1]);
         self.take(n, command, start)
@@ -282,8 +242,7 @@ impl<'a> Interpreter<'a> {
             b'i' | b'm' => self.cut(0)?,
             // One parameter byte we do not draw: font, character set, spacing, upside down,
             // rotation, double-strike variants, reverse feed, peripheral, colour, etc.
-            b'M' | b'R' | b' ' | b'{' | b'V' | b'U' | b'=' | b'r' | b'e' | b'K' | b'c' | b'%'
-            | b'?' | b'T' => {
+            b'M' | b'R' | b' ' | b'{' | b'V' | b'U' | b'=' | b'r' | b'e' | b'K' | b'c' | b'%' | b'?' | b'T' => {
                 // `ESC c 3 n`, `ESC c 4 n`, `ESC c 5 n` have two.
                 let n_params = if command == b'c' { 2 } else { 1 };
                 self.take(n_params, "ESC", start)?;
@@ -320,13 +279,7 @@ impl<'a> Interpreter<'a> {
                 let bytes_per_column = match header[0] {
                     0 | 1 => 1,
                     32 | 33 => 3,
-                    m => {
-                        return Err(PreviewError::BadParameter {
-                            offset: start,
-                            command: "ESC *",
-                            value: m,
-                        })
-                    }
+                    m => return Err(PreviewError::BadParameter { offset: start, command: "ESC *", value: m }),
                 };
                 self.take(n * bytes_per_column, "ESC *", start)?;
             }
@@ -334,12 +287,7 @@ impl<'a> Interpreter<'a> {
                 self.take_byte("ESC (", start)?;
                 self.take_counted("ESC (", start)?;
             }
-            other => {
-                return Err(PreviewError::UnknownCommand {
-                    offset: start,
-                    bytes: vec![ESC, other],
-                })
-            }
+            other => return Err(PreviewError::UnknownCommand { offset: start, bytes: vec![ESC, other] }),
         }
         Ok(())
     }
@@ -357,13 +305,7 @@ impl<'a> Interpreter<'a> {
                 let feed = match m {
                     0 | 1 | b'0' | b'1' => 0,
                     65 | 66 | 97 | 98 | 103 | 104 => self.take_byte("GS V", start)?,
-                    value => {
-                        return Err(PreviewError::BadParameter {
-                            offset: start,
-                            command: "GS V",
-                            value,
-                        })
-                    }
+                    value => return Err(PreviewError::BadParameter { offset: start, command: "GS V", value }),
                 };
                 self.cut(u32::from(feed))?;
             }
@@ -405,11 +347,7 @@ impl<'a> Interpreter<'a> {
             }
             b'*' => {
                 let header = self.take(2, "GS *", start)?;
-                self.take(
-                    usize::from(header[0]) * usize::from(header[1]) * 8,
-                    "GS *",
-                    start,
-                )?;
+                self.take(usize::from(header[0]) * usize::from(header[1]) * 8, "GS *", start)?;
             }
             // One parameter byte: reverse, smoothing, HRI position/font, barcode height/width,
             // automatic status back, status request, printer id, cut mode, etc.
@@ -423,12 +361,7 @@ impl<'a> Interpreter<'a> {
                 self.take(3, "GS ^", start)?;
             }
             b':' => {} // macro definition start/end
-            other => {
-                return Err(PreviewError::UnknownCommand {
-                    offset: start,
-                    bytes: vec![GS, other],
-                })
-            }
+            other => return Err(PreviewError::UnknownCommand { offset: start, bytes: vec![GS, other] }),
         }
         Ok(())
     }
@@ -447,12 +380,7 @@ impl<'a> Interpreter<'a> {
                 self.take_byte("FS (", start)?;
                 self.take_counted("FS (", start)?;
             }
-            other => {
-                return Err(PreviewError::UnknownCommand {
-                    offset: start,
-                    bytes: vec![FS, other],
-                })
-            }
+            other => return Err(PreviewError::UnknownCommand { offset: start, bytes: vec![FS, other] }),
         }
         Ok(())
     }
@@ -474,13 +402,7 @@ impl<'a> Interpreter<'a> {
                     1..=3 => 2,
                     7 => 1,
                     8 => 7,
-                    value => {
-                        return Err(PreviewError::BadParameter {
-                            offset: start,
-                            command: "DLE DC4",
-                            value,
-                        })
-                    }
+                    value => return Err(PreviewError::BadParameter { offset: start, command: "DLE DC4", value }),
                 };
                 self.take(n_params, "DLE DC4", start)?;
             }
@@ -493,24 +415,14 @@ impl<'a> Interpreter<'a> {
     fn raster_image(&mut self, start: usize) -> Result<(), PreviewError> {
         let header = self.take(6, "GS v 0", start)?;
         if header[0] != b'0' {
-            return Err(PreviewError::BadParameter {
-                offset: start,
-                command: "GS v",
-                value: header[0],
-            });
+            return Err(PreviewError::BadParameter { offset: start, command: "GS v", value: header[0] });
         }
         let (x_scale, y_scale) = match header[1] {
             0 | 48 => (1, 1),
             1 | 49 => (2, 1),
             2 | 50 => (1, 2),
             3 | 51 => (2, 2),
-            value => {
-                return Err(PreviewError::BadParameter {
-                    offset: start,
-                    command: "GS v 0",
-                    value,
-                })
-            }
+            value => return Err(PreviewError::BadParameter { offset: start, command: "GS v 0", value }),
         };
         let bytes_per_row = usize::from(header[2]) + 256 * usize::from(header[3]);
         let rows = usize::from(header[4]) + 256 * usize::from(header[5]);
@@ -519,8 +431,7 @@ impl<'a> Interpreter<'a> {
         let image_width = (bytes_per_row as u32 * 8).saturating_mul(x_scale);
         let x0 = self.justified_x(image_width);
         let top = self.paper.y;
-        self.paper
-            .ensure(top.saturating_add(rows as u32 * y_scale))?;
+        self.paper.ensure(top.saturating_add(rows as u32 * y_scale))?;
         if bytes_per_row > 0 {
             for (row, row_bytes) in data.chunks_exact(bytes_per_row).enumerate() {
                 for (i, &byte) in row_bytes.iter().enumerate() {
@@ -632,11 +543,7 @@ impl<'a> Interpreter<'a> {
                 x += cell.width();
             }
         }
-        let advance = if feed {
-            height.max(self.mode.line_spacing)
-        } else {
-            height
-        };
+        let advance = if feed { height.max(self.mode.line_spacing) } else { height };
         self.paper.advance(advance)
     }
 }

@@ -12,18 +12,10 @@ use crate::shapes::{pen_stroke, ring, star};
 use crate::text::{glyph_frame, Face, Painter, PlacedGlyph, Style};
 
 /// Red stamp ink: strong but not opaque, uneven like a rubber stamp.
-pub(crate) const SEAL_INK: Ink = Ink {
-    rgb: [214, 32, 44],
-    opacity: 0.85,
-    grain: 0.4,
-};
+pub(crate) const SEAL_INK: Ink = Ink { rgb: [214, 32, 44], opacity: 0.85, grain: 0.4 };
 
 /// Blue ballpoint ink.
-pub(crate) const PEN_INK: Ink = Ink {
-    rgb: [28, 52, 168],
-    opacity: 0.92,
-    grain: 0.15,
-};
+pub(crate) const PEN_INK: Ink = Ink { rgb: [28, 52, 168], opacity: 0.92, grain: 0.15 };
 
 /// Radius of the seal in mm (real ward seals are about 35–40 mm across).
 pub(crate) const SEAL_RADIUS_MM: f32 = 18.5;
@@ -33,26 +25,14 @@ pub(crate) fn draw_seal(painter: &mut Painter<'_>, center: Point, turn_degrees: 
     let about_center = Affine::translate(-center.x, -center.y)
         .then(Affine::rotate(turn_degrees.to_radians()))
         .then(Affine::translate(center.x, center.y));
-    let mut seal = Painter {
-        canvas: &mut *painter.canvas,
-        page: about_center.then(painter.page),
-    };
+    let mut seal = Painter { canvas: &mut *painter.canvas, page: about_center.then(painter.page) };
 
     let r = SEAL_RADIUS_MM;
     seal.fill(&ring(center, r, 0.9), &SEAL_INK);
     seal.fill(&ring(center, r - 5.0, 0.45), &SEAL_INK);
-    seal.fill(
-        &star(point(center.x, center.y - 3.0), 4.6, 1.85, 5),
-        &SEAL_INK,
-    );
+    seal.fill(&star(point(center.x, center.y - 3.0), 4.6, 1.85, 5), &SEAL_INK);
     let center_style = Style::new(Face::Bold, 6.5);
-    seal.centered(
-        center_style,
-        center.x,
-        center.y + 6.5,
-        SEAL_CENTER,
-        &SEAL_INK,
-    );
+    seal.centered(center_style, center.x, center.y + 6.5, SEAL_CENTER, &SEAL_INK);
     draw_ring_text(&mut seal, center, r - 4.0, SEAL_RING);
 }
 
@@ -80,14 +60,7 @@ fn draw_ring_text(painter: &mut Painter<'_>, center: Point, baseline_radius: f32
         draw_on_circle(painter, style, center, baseline_radius, theta, glyph);
     }
     if let Some(star) = style.layout("★").first() {
-        draw_on_circle(
-            painter,
-            style,
-            center,
-            baseline_radius,
-            std::f32::consts::PI,
-            star,
-        );
+        draw_on_circle(painter, style, center, baseline_radius, std::f32::consts::PI, star);
     }
 }
 
@@ -103,30 +76,14 @@ fn draw_on_circle(
     let (sin, cos) = theta.sin_cos();
     let (outward, along) = (point(sin, -cos), point(cos, sin));
     let half = glyph.advance / 2.0;
-    let origin = point(
-        center.x + radius * outward.x - half * along.x,
-        center.y + radius * outward.y - half * along.y,
-    );
-    painter.glyph(
-        style.face,
-        glyph.id,
-        glyph_frame(style, origin, along),
-        &SEAL_INK,
-    );
+    let origin = point(center.x + radius * outward.x - half * along.x, center.y + radius * outward.y - half * along.y);
+    painter.glyph(style.face, glyph.id, glyph_frame(style, origin, along), &SEAL_INK);
 }
 
 /// The signature's strokes, as cubic Bézier chains in mm relative to the top-left corner of a
 /// 46 × 22 mm box: a looped capital, a crossing stroke, a running "n" and an underline flourish.
 const SIGNATURE_STROKES: &[&[(f32, f32)]] = &[
-    &[
-        (3.0, 18.0),
-        (7.0, 9.0),
-        (10.0, 1.0),
-        (14.0, 2.0),
-        (17.0, 3.0),
-        (16.0, 12.0),
-        (19.0, 17.0),
-    ],
+    &[(3.0, 18.0), (7.0, 9.0), (10.0, 1.0), (14.0, 2.0), (17.0, 3.0), (16.0, 12.0), (19.0, 17.0)],
     &[(5.0, 12.5), (10.0, 9.0), (18.0, 8.5), (24.0, 10.0)],
     &[
         (21.0, 17.0),
@@ -149,10 +106,7 @@ const SIGNATURE_STROKES: &[&[(f32, f32)]] = &[
 /// Draws the signature with its box's top-left corner at `origin` (mm).
 pub(crate) fn draw_signature(painter: &mut Painter<'_>, origin: Point) {
     for stroke in SIGNATURE_STROKES {
-        let path: Vec<Point> = stroke
-            .iter()
-            .map(|&(x, y)| point(origin.x + x, origin.y + y))
-            .collect();
+        let path: Vec<Point> = stroke.iter().map(|&(x, y)| point(origin.x + x, origin.y + y)).collect();
         painter.fill(&pen_stroke(&path, 0.75), &PEN_INK);
     }
 }

@@ -45,8 +45,7 @@ mod text;
 use std::path::PathBuf;
 
 use counter_agent_driver_api::{
-    Connection, Device, DeviceKind, DeviceSettings, Discovered, DriverError, DriverFactory,
-    OpenSpec, StatusReason,
+    Connection, Device, DeviceKind, DeviceSettings, Discovered, DriverError, DriverFactory, OpenSpec, StatusReason,
 };
 
 pub use control::{PrintedRecord, SimControl};
@@ -73,10 +72,7 @@ impl SimFactory {
     /// `output_root`: folder where simulated printers keep what they receive, one subfolder per
     /// device id.
     pub fn new(output_root: PathBuf) -> SimFactory {
-        SimFactory {
-            output_root,
-            control: SimControl::new(),
-        }
+        SimFactory { output_root, control: SimControl::new() }
     }
 
     /// A cheap-clone handle tests and the demo use to inject faults at run time.
@@ -99,9 +95,7 @@ impl SimKind {
             "printer-a4" => Ok(SimKind::Printer(PrinterModel::A4)),
             "printer-80mm" => Ok(SimKind::Printer(PrinterModel::Receipt80)),
             "printer-58mm" => Ok(SimKind::Printer(PrinterModel::Receipt58)),
-            other => Err(unsupported(format!(
-                "simulator kind `{other}`; use one of: {KINDS}"
-            ))),
+            other => Err(unsupported(format!("simulator kind `{other}`; use one of: {KINDS}"))),
         }
     }
 
@@ -124,9 +118,7 @@ struct SimOptions {
 fn parse_count(key: &str, value: &str, max: u32) -> Result<u32, DriverError> {
     match value.parse::<u32>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(unsupported(format!(
-            "`{key}={value}`: expected a whole number from 1 to {max}"
-        ))),
+        _ => Err(unsupported(format!("`{key}={value}`: expected a whole number from 1 to {max}"))),
     }
 }
 
@@ -135,12 +127,8 @@ impl SimOptions {
         let mut parsed = SimOptions::default();
         for (key, value) in options {
             match (kind, key.as_str()) {
-                (SimKind::Scanner, "pages") => {
-                    parsed.n_sheets = Some(parse_count(key, value, MAX_SHEETS)?)
-                }
-                (SimKind::Scanner, "jam_at") => {
-                    parsed.jam_at = Some(parse_count(key, value, 2 * MAX_SHEETS)?)
-                }
+                (SimKind::Scanner, "pages") => parsed.n_sheets = Some(parse_count(key, value, MAX_SHEETS)?),
+                (SimKind::Scanner, "jam_at") => parsed.jam_at = Some(parse_count(key, value, 2 * MAX_SHEETS)?),
                 (SimKind::Printer(_), "paper") => {
                     parsed.paper = Some(match value.as_str() {
                         "out" => Some(StatusReason::PaperOut),
@@ -154,9 +142,7 @@ impl SimOptions {
                     });
                 }
                 (SimKind::Scanner, _) => {
-                    return Err(unsupported(format!(
-                        "option `{key}` for sim:scanner; it accepts pages=N and jam_at=N"
-                    )))
+                    return Err(unsupported(format!("option `{key}` for sim:scanner; it accepts pages=N and jam_at=N")))
                 }
                 (SimKind::Printer(model), _) => {
                     return Err(unsupported(format!(
@@ -172,9 +158,7 @@ impl SimOptions {
 
 /// Device ids name output folders: keep them to one plain path component.
 fn check_device_id(id: &str) -> Result<(), DriverError> {
-    let plain = id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let plain = id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if id.is_empty() || !plain || id.starts_with('.') {
         return Err(unsupported(format!(
             "device id `{id}` for a simulator: use letters, digits, `-`, `_` and `.`, not starting with `.`"
@@ -259,17 +243,13 @@ impl DriverFactory for SimFactory {
                 settings.clone(),
                 options.n_sheets.unwrap_or(DEFAULT_SHEETS),
             ))),
-            (SimKind::Printer(model), DeviceSettings::Printer(_)) => {
-                Ok(Box::new(SimPrinter::open(
-                    spec.id.clone(),
-                    self.control.clone(),
-                    model,
-                    self.output_root.join(&spec.id),
-                )?))
-            }
-            _ => Err(unsupported(
-                "a profile of the wrong kind for this simulator",
-            )),
+            (SimKind::Printer(model), DeviceSettings::Printer(_)) => Ok(Box::new(SimPrinter::open(
+                spec.id.clone(),
+                self.control.clone(),
+                model,
+                self.output_root.join(&spec.id),
+            )?)),
+            _ => Err(unsupported("a profile of the wrong kind for this simulator")),
         }
     }
 }

@@ -11,9 +11,9 @@ use ab_glyph::point;
 use crate::canvas::{Affine, Canvas, Ink, Rng};
 use crate::ink_marks::{draw_seal, draw_signature};
 use crate::sample_text::{
-    FormLine, ADDRESSEE, DECLARATION, FORM_CODE, FORM_LINES, FORM_TITLE, GUIDE_FOOTER,
-    GUIDE_PARAGRAPHS, GUIDE_SUBTITLE, GUIDE_TITLE, MOTTO, NATION, PLACE_AND_DATE, RECEIPT_BLOCK,
-    RIGHT_MM, SIGNER_HINT, SIGNER_NAME, SIGNER_ROLE,
+    FormLine, ADDRESSEE, DECLARATION, FORM_CODE, FORM_LINES, FORM_TITLE, GUIDE_FOOTER, GUIDE_PARAGRAPHS,
+    GUIDE_SUBTITLE, GUIDE_TITLE, MOTTO, NATION, PLACE_AND_DATE, RECEIPT_BLOCK, RIGHT_MM, SIGNER_HINT, SIGNER_NAME,
+    SIGNER_ROLE,
 };
 use crate::shapes::{circle, rect};
 use crate::text::{Face, Painter, Style};
@@ -54,12 +54,7 @@ pub(crate) enum PageArt {
 
 impl PageArt {
     /// The front sides of the demo document, in feeder order.
-    pub const DOCUMENT: [PageArt; 4] = [
-        PageArt::Form,
-        PageArt::Guide,
-        PageArt::Blank,
-        PageArt::SkewedForm,
-    ];
+    pub const DOCUMENT: [PageArt; 4] = [PageArt::Form, PageArt::Guide, PageArt::Blank, PageArt::SkewedForm];
 }
 
 /// Page size in pixels at `dpi`.
@@ -83,18 +78,10 @@ pub(crate) fn render(art: PageArt, dpi: u32, seed: u64) -> Canvas {
     };
     let page = sheet.then(to_px);
     let mut canvas = Canvas::new(width, height, LID_GREY);
-    let corners = [
-        (0.0, 0.0),
-        (PAGE_WIDTH_MM, 0.0),
-        (PAGE_WIDTH_MM, PAGE_HEIGHT_MM),
-        (0.0, PAGE_HEIGHT_MM),
-    ]
-    .map(|(x, y)| page.apply(point(x, y)));
+    let corners = [(0.0, 0.0), (PAGE_WIDTH_MM, 0.0), (PAGE_WIDTH_MM, PAGE_HEIGHT_MM), (0.0, PAGE_HEIGHT_MM)]
+        .map(|(x, y)| page.apply(point(x, y)));
     canvas.lay_paper(corners, PAPER_TINT, seed);
-    let mut painter = Painter {
-        canvas: &mut canvas,
-        page,
-    };
+    let mut painter = Painter { canvas: &mut canvas, page };
     scatter_dust(&mut painter, seed);
     match art {
         PageArt::Form | PageArt::SkewedForm => draw_form(&mut painter),
@@ -111,11 +98,7 @@ fn scatter_dust(painter: &mut Painter<'_>, seed: u64) {
     for _ in 0..n_specks {
         let at = point(5.0 + rng.unit() * 200.0, 5.0 + rng.unit() * 287.0);
         let grey = 90 + rng.below(80) as u8;
-        let ink = Ink {
-            rgb: [grey, grey, grey],
-            opacity: 0.8,
-            grain: 0.0,
-        };
+        let ink = Ink { rgb: [grey, grey, grey], opacity: 0.8, grain: 0.0 };
         painter.fill(&circle(at, 0.08 + rng.unit() * 0.12, false), &ink);
     }
 }
@@ -124,37 +107,16 @@ fn draw_form(painter: &mut Painter<'_>) {
     let toner = Ink::TONER;
     let center_x = PAGE_WIDTH_MM / 2.0;
     let small = Style::new(Face::Regular, 9.0);
-    painter.text(
-        small,
-        RIGHT_MM - small.width(FORM_CODE),
-        12.0,
-        FORM_CODE,
-        &toner,
-    );
+    painter.text(small, RIGHT_MM - small.width(FORM_CODE), 12.0, FORM_CODE, &toner);
 
     painter.centered(Style::new(Face::Bold, 12.0), center_x, 22.0, NATION, &toner);
     let motto = Style::new(Face::Bold, 12.5);
     painter.centered(motto, center_x, 28.0, MOTTO, &toner);
     let motto_width = motto.width(MOTTO);
-    painter.fill(
-        &rect(center_x - motto_width / 2.0, 29.6, motto_width, 0.35),
-        &toner,
-    );
+    painter.fill(&rect(center_x - motto_width / 2.0, 29.6, motto_width, 0.35), &toner);
 
-    painter.centered(
-        Style::new(Face::Bold, 15.0),
-        center_x,
-        44.0,
-        FORM_TITLE,
-        &toner,
-    );
-    painter.centered(
-        Style::new(Face::Regular, 12.0),
-        center_x,
-        53.0,
-        ADDRESSEE,
-        &toner,
-    );
+    painter.centered(Style::new(Face::Bold, 15.0), center_x, 44.0, FORM_TITLE, &toner);
+    painter.centered(Style::new(Face::Regular, 12.0), center_x, 53.0, ADDRESSEE, &toner);
 
     let mut baseline = 64.0;
     for line in FORM_LINES {
@@ -184,34 +146,12 @@ fn draw_form(painter: &mut Painter<'_>) {
     let bold = Style::new(Face::Bold, 11.0);
     painter.centered(regular, right_x, 230.0, PLACE_AND_DATE, &toner);
     for (i, text) in RECEIPT_BLOCK.iter().enumerate() {
-        let style = if i < 2 {
-            bold
-        } else {
-            Style::new(Face::Regular, 11.0)
-        };
+        let style = if i < 2 { bold } else { Style::new(Face::Regular, 11.0) };
         painter.centered(style, left_x, 238.0 + 5.5 * i as f32, text, &toner);
     }
-    painter.centered(
-        Style::new(Face::Bold, 12.0),
-        right_x,
-        238.0,
-        SIGNER_ROLE,
-        &toner,
-    );
-    painter.centered(
-        Style::new(Face::Regular, 10.5),
-        right_x,
-        243.5,
-        SIGNER_HINT,
-        &toner,
-    );
-    painter.centered(
-        Style::new(Face::Bold, 12.0),
-        right_x,
-        280.0,
-        SIGNER_NAME,
-        &toner,
-    );
+    painter.centered(Style::new(Face::Bold, 12.0), right_x, 238.0, SIGNER_ROLE, &toner);
+    painter.centered(Style::new(Face::Regular, 10.5), right_x, 243.5, SIGNER_HINT, &toner);
+    painter.centered(Style::new(Face::Bold, 12.0), right_x, 280.0, SIGNER_NAME, &toner);
 
     draw_signature(painter, point(SIGNATURE_ORIGIN_MM.0, SIGNATURE_ORIGIN_MM.1));
     draw_seal(painter, point(SEAL_CENTER_MM.0, SEAL_CENTER_MM.1), -12.0);
@@ -223,13 +163,7 @@ fn draw_form_line(painter: &mut Painter<'_>, line: &FormLine, baseline: f32) {
     let (label_style, value_style) = field_styles();
     match line {
         FormLine::Heading(text) => {
-            painter.text(
-                Style::new(Face::Bold, 11.5),
-                LEFT_MM,
-                baseline,
-                text,
-                &toner,
-            );
+            painter.text(Style::new(Face::Bold, 11.5), LEFT_MM, baseline, text, &toner);
         }
         FormLine::Fields(fields) => {
             let mut x = LEFT_MM;
@@ -245,10 +179,7 @@ fn draw_form_line(painter: &mut Painter<'_>, line: &FormLine, baseline: f32) {
 
 /// Label and value styles of form fields.
 pub(crate) fn field_styles() -> (Style, Style) {
-    (
-        Style::new(Face::Regular, 11.5),
-        Style::new(Face::Bold, 11.5),
-    )
+    (Style::new(Face::Regular, 11.5), Style::new(Face::Bold, 11.5))
 }
 
 /// A dotted leader from `from` to `to` (mm) on `baseline`.
@@ -264,20 +195,8 @@ fn draw_leader(painter: &mut Painter<'_>, from: f32, to: f32, baseline: f32) {
 fn draw_guide(painter: &mut Painter<'_>) {
     let toner = Ink::TONER;
     let center_x = PAGE_WIDTH_MM / 2.0;
-    painter.centered(
-        Style::new(Face::Bold, 13.0),
-        center_x,
-        28.0,
-        GUIDE_TITLE,
-        &toner,
-    );
-    painter.centered(
-        Style::new(Face::Regular, 11.0),
-        center_x,
-        35.0,
-        GUIDE_SUBTITLE,
-        &toner,
-    );
+    painter.centered(Style::new(Face::Bold, 13.0), center_x, 28.0, GUIDE_TITLE, &toner);
+    painter.centered(Style::new(Face::Regular, 11.0), center_x, 35.0, GUIDE_SUBTITLE, &toner);
     let body = Style::new(Face::Regular, 11.5);
     let width = RIGHT_MM - LEFT_MM;
     let mut baseline = 50.0;
@@ -294,13 +213,7 @@ fn draw_guide(painter: &mut Painter<'_>) {
         }
         baseline += 3.0;
     }
-    painter.centered(
-        Style::new(Face::Regular, 9.0),
-        center_x,
-        285.0,
-        GUIDE_FOOTER,
-        &toner,
-    );
+    painter.centered(Style::new(Face::Regular, 9.0), center_x, 285.0, GUIDE_FOOTER, &toner);
 }
 
 /// Millimetres to pixels at `dpi`, for tests that look at regions of a page.

@@ -10,9 +10,7 @@ use std::fs;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use counter_agent_driver_api::{
-    Device, DeviceKind, DeviceStatus, DocumentFormat, DriverError, PrintDocument, Printer,
-};
+use counter_agent_driver_api::{Device, DeviceKind, DeviceStatus, DocumentFormat, DriverError, PrintDocument, Printer};
 
 use crate::control::{PrintedRecord, SimControl};
 use crate::error::{output_io, unsupported};
@@ -84,29 +82,18 @@ impl SimPrinter {
     ) -> Result<SimPrinter, DriverError> {
         fs::create_dir_all(&folder).map_err(|e| output_io(&folder, e))?;
         let next_number = highest_number(&folder)?.saturating_add(1);
-        Ok(SimPrinter {
-            id,
-            control,
-            model,
-            folder,
-            next_number,
-        })
+        Ok(SimPrinter { id, control, model, folder, next_number })
     }
 
     /// The path for `number` with `extension`, and its temporary twin.
     fn paths(&self, number: u32, extension: &str) -> (PathBuf, PathBuf) {
         let name = format!("{number:04}.{extension}");
-        (
-            self.folder.join(&name),
-            self.folder.join(format!(".{name}.part")),
-        )
+        (self.folder.join(&name), self.folder.join(format!(".{name}.part")))
     }
 
     /// The next number not already used by a file in the folder.
     fn claim_number(&mut self, extension: &str) -> u32 {
-        while self.paths(self.next_number, extension).0.exists()
-            || self.paths(self.next_number, "png").0.exists()
-        {
+        while self.paths(self.next_number, extension).0.exists() || self.paths(self.next_number, "png").0.exists() {
             self.next_number = self.next_number.saturating_add(1);
         }
         let number = self.next_number;
@@ -140,10 +127,7 @@ fn write_atomically(path: &Path, temporary: &Path, bytes: &[u8]) -> Result<(), D
 fn preview_png(bytes: &[u8], width_dots: u32) -> Result<Vec<u8>, String> {
     let preview = render_preview(bytes, width_dots).map_err(|e| e.to_string())?;
     let mut png = Cursor::new(Vec::new());
-    preview
-        .image
-        .write_to(&mut png, image::ImageFormat::Png)
-        .map_err(|e| format!("cannot encode the preview: {e}"))?;
+    preview.image.write_to(&mut png, image::ImageFormat::Png).map_err(|e| format!("cannot encode the preview: {e}"))?;
     Ok(png.into_inner())
 }
 
@@ -165,11 +149,7 @@ impl Device for SimPrinter {
 impl Printer for SimPrinter {
     fn print(&mut self, document: &PrintDocument) -> Result<(), DriverError> {
         self.control.check_present(&self.id)?;
-        if let Some(reason) = self
-            .control
-            .with(&self.id, |d| d.fault)
-            .filter(|r| !r.is_warning())
-        {
+        if let Some(reason) = self.control.with(&self.id, |d| d.fault).filter(|r| !r.is_warning()) {
             return Err(DriverError::Fault { reason });
         }
         let accepted = self.model.accepts();
@@ -197,13 +177,8 @@ impl Printer for SimPrinter {
                 Err(error) => preview_error = Some(error),
             }
         }
-        let record = PrintedRecord {
-            format: document.format,
-            n_bytes: document.bytes.len(),
-            path,
-            preview,
-            preview_error,
-        };
+        let record =
+            PrintedRecord { format: document.format, n_bytes: document.bytes.len(), path, preview, preview_error };
         self.control.with(&self.id, |d| d.printed.push(record));
         Ok(())
     }
@@ -216,14 +191,7 @@ mod tests {
     #[test]
     fn highest_number_ignores_other_files() {
         let dir = tempfile::tempdir().expect("temp dir");
-        for name in [
-            "0003.pdf",
-            "0012.escpos",
-            "0012.png",
-            "notes.txt",
-            "12a.pdf",
-            ".0099.pdf.part",
-        ] {
+        for name in ["0003.pdf", "0012.escpos", "0012.png", "notes.txt", "12a.pdf", ".0099.pdf.part"] {
             fs::write(dir.path().join(name), b"x").expect("write");
         }
         assert_eq!(highest_number(dir.path()).expect("readable"), 12);
@@ -232,13 +200,8 @@ mod tests {
     #[test]
     fn empty_folder_starts_at_one() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let printer = SimPrinter::open(
-            "a4".into(),
-            SimControl::default(),
-            PrinterModel::A4,
-            dir.path().join("a4"),
-        )
-        .expect("opens");
+        let printer = SimPrinter::open("a4".into(), SimControl::default(), PrinterModel::A4, dir.path().join("a4"))
+            .expect("opens");
         assert_eq!(printer.next_number, 1);
     }
 }

@@ -23,11 +23,7 @@ pub(crate) enum FormLine {
 }
 
 const fn field(label: &'static str, value: &'static str, until_mm: f32) -> Field {
-    Field {
-        label,
-        value,
-        until_mm,
-    }
+    Field { label, value, until_mm }
 }
 
 /// Right end of the text column (mm).
@@ -42,61 +38,29 @@ pub(crate) const ADDRESSEE: &str = "Kính gửi: Ủy ban nhân dân phường L
 const HOME: &str = "Số 18, ngõ 72 phố Ngọc Lâm, phường Long Biên, Hà Nội";
 
 pub(crate) const FORM_LINES: &[FormLine] = &[
-    FormLine::Fields(&[field(
-        "Họ, chữ đệm, tên người yêu cầu:",
-        "NGUYỄN VĂN AN",
-        RIGHT_MM,
-    )]),
+    FormLine::Fields(&[field("Họ, chữ đệm, tên người yêu cầu:", "NGUYỄN VĂN AN", RIGHT_MM)]),
     FormLine::Fields(&[field("Nơi cư trú:", HOME, RIGHT_MM)]),
-    FormLine::Fields(&[field(
-        "Giấy tờ tùy thân:",
-        "Căn cước số 001088012345, cấp ngày 10/5/2021",
-        RIGHT_MM,
-    )]),
-    FormLine::Fields(&[field(
-        "Quan hệ với người được đăng ký khai sinh:",
-        "Cha",
-        RIGHT_MM,
-    )]),
+    FormLine::Fields(&[field("Giấy tờ tùy thân:", "Căn cước số 001088012345, cấp ngày 10/5/2021", RIGHT_MM)]),
+    FormLine::Fields(&[field("Quan hệ với người được đăng ký khai sinh:", "Cha", RIGHT_MM)]),
     FormLine::Heading("Đề nghị cơ quan đăng ký khai sinh cho người dưới đây:"),
     FormLine::Fields(&[field("Họ, chữ đệm, tên:", "NGUYỄN THỊ BẢO NGỌC", RIGHT_MM)]),
     FormLine::Fields(&[field("Ngày, tháng, năm sinh:", "05/9/2025", RIGHT_MM)]),
-    FormLine::Fields(&[field(
-        "Bằng chữ:",
-        "ngày năm tháng chín năm hai nghìn không trăm hai mươi lăm",
-        RIGHT_MM,
-    )]),
+    FormLine::Fields(&[field("Bằng chữ:", "ngày năm tháng chín năm hai nghìn không trăm hai mươi lăm", RIGHT_MM)]),
     FormLine::Fields(&[
         field("Giới tính:", "Nữ", 70.0),
         field("Dân tộc:", "Kinh", 125.0),
         field("Quốc tịch:", "Việt Nam", RIGHT_MM),
     ]),
-    FormLine::Fields(&[field(
-        "Nơi sinh:",
-        "Bệnh viện Đa khoa Đức Giang, thành phố Hà Nội",
-        RIGHT_MM,
-    )]),
-    FormLine::Fields(&[field(
-        "Quê quán:",
-        "xã Nghĩa Hưng, tỉnh Ninh Bình",
-        RIGHT_MM,
-    )]),
-    FormLine::Fields(&[field(
-        "Họ, chữ đệm, tên người mẹ:",
-        "TRẦN THỊ HƯƠNG",
-        RIGHT_MM,
-    )]),
+    FormLine::Fields(&[field("Nơi sinh:", "Bệnh viện Đa khoa Đức Giang, thành phố Hà Nội", RIGHT_MM)]),
+    FormLine::Fields(&[field("Quê quán:", "xã Nghĩa Hưng, tỉnh Ninh Bình", RIGHT_MM)]),
+    FormLine::Fields(&[field("Họ, chữ đệm, tên người mẹ:", "TRẦN THỊ HƯƠNG", RIGHT_MM)]),
     FormLine::Fields(&[
         field("Năm sinh:", "1990", 70.0),
         field("Dân tộc:", "Kinh", 125.0),
         field("Quốc tịch:", "Việt Nam", RIGHT_MM),
     ]),
     FormLine::Fields(&[field("Nơi cư trú:", HOME, RIGHT_MM)]),
-    FormLine::Fields(&[field(
-        "Họ, chữ đệm, tên người cha:",
-        "NGUYỄN VĂN AN",
-        RIGHT_MM,
-    )]),
+    FormLine::Fields(&[field("Họ, chữ đệm, tên người cha:", "NGUYỄN VĂN AN", RIGHT_MM)]),
     FormLine::Fields(&[
         field("Năm sinh:", "1988", 70.0),
         field("Dân tộc:", "Kinh", 125.0),
@@ -114,11 +78,8 @@ pub(crate) const DECLARATION: &[&str] = &[
 pub(crate) const PLACE_AND_DATE: &str = "Long Biên, ngày 15 tháng 9 năm 2025";
 
 /// Left block at the bottom: the receiving office's acknowledgement, stamped.
-pub(crate) const RECEIPT_BLOCK: &[&str] = &[
-    "XÁC NHẬN CỦA BỘ PHẬN",
-    "TIẾP NHẬN VÀ TRẢ KẾT QUẢ",
-    "Đã nhận đủ hồ sơ, số: 125/TN-HT",
-];
+pub(crate) const RECEIPT_BLOCK: &[&str] =
+    &["XÁC NHẬN CỦA BỘ PHẬN", "TIẾP NHẬN VÀ TRẢ KẾT QUẢ", "Đã nhận đủ hồ sơ, số: 125/TN-HT"];
 
 /// Right block at the bottom: the applicant's signature.
 pub(crate) const SIGNER_ROLE: &str = "Người yêu cầu";
@@ -202,16 +163,9 @@ mod tests {
         for text in all_strings() {
             for c in text.chars() {
                 // Combining diacritics (U+0300–U+036F) would mean NFD text.
-                assert!(
-                    !('\u{300}'..='\u{36f}').contains(&c),
-                    "combining mark in {text:?}"
-                );
+                assert!(!('\u{300}'..='\u{36f}').contains(&c), "combining mark in {text:?}");
                 for face in [Face::Regular, Face::Bold] {
-                    assert_ne!(
-                        face.font().glyph_id(c).0,
-                        0,
-                        "no glyph for {c:?} in {text:?}"
-                    );
+                    assert_ne!(face.font().glyph_id(c).0, 0, "no glyph for {c:?} in {text:?}");
                 }
             }
         }

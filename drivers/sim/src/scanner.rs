@@ -5,8 +5,8 @@
 //! empty, scheduled jams); drawing is `page_art`'s job. It adds no delay: pacing is the daemon's.
 
 use counter_agent_driver_api::{
-    ColorMode, Device, DeviceKind, DeviceStatus, DriverError, PageSide, PixelFormat, RawPage,
-    ScanRequest, ScanSource, Scanner, ScannerSettings, StatusReason,
+    ColorMode, Device, DeviceKind, DeviceStatus, DriverError, PageSide, PixelFormat, RawPage, ScanRequest, ScanSource,
+    Scanner, ScannerSettings, StatusReason,
 };
 
 use crate::control::SimControl;
@@ -42,19 +42,8 @@ pub(crate) struct SimScanner {
 }
 
 impl SimScanner {
-    pub(crate) fn new(
-        id: String,
-        control: SimControl,
-        settings: ScannerSettings,
-        n_sheets: u32,
-    ) -> SimScanner {
-        SimScanner {
-            id,
-            control,
-            settings,
-            n_sheets,
-            batch: None,
-        }
+    pub(crate) fn new(id: String, control: SimControl, settings: ScannerSettings, n_sheets: u32) -> SimScanner {
+        SimScanner { id, control, settings, n_sheets, batch: None }
     }
 
     /// The resolution actually used for a request: the profile's default when none is asked for,
@@ -85,9 +74,7 @@ impl SimScanner {
 
     /// The condition that stops scanning now, if any.
     fn blocking_fault(&self) -> Option<StatusReason> {
-        self.control
-            .with(&self.id, |d| d.fault)
-            .filter(|reason| !reason.is_warning())
+        self.control.with(&self.id, |d| d.fault).filter(|reason| !reason.is_warning())
     }
 }
 
@@ -101,15 +88,7 @@ fn scan_page(art: PageArt, side: PageSide, color: ColorMode, dpi: u32, seed: u64
         ColorMode::Bw => PixelFormat::Bw1,
     };
     let (data, stride) = canvas.into_pixels(format);
-    RawPage {
-        width,
-        height,
-        dpi,
-        format,
-        stride,
-        side,
-        data,
-    }
+    RawPage { width, height, dpi, format, stride, side, data }
 }
 
 impl Device for SimScanner {
@@ -172,9 +151,7 @@ impl Scanner for SimScanner {
                 return if batch.next_index > 1 {
                     Ok(None)
                 } else {
-                    Err(DriverError::Fault {
-                        reason: StatusReason::FeederEmpty,
-                    })
+                    Err(DriverError::Fault { reason: StatusReason::FeederEmpty })
                 };
             }
             Some(StatusReason::FeederEmpty) | None => {}
@@ -186,9 +163,7 @@ impl Scanner for SimScanner {
         let index = batch.next_index;
         if self.control.with(&self.id, |d| d.jams.remove(&index)) {
             // The sheet stops in the feeder; once cleared it is scanned again.
-            return Err(DriverError::Fault {
-                reason: StatusReason::Jammed,
-            });
+            return Err(DriverError::Fault { reason: StatusReason::Jammed });
         }
         let (art, side) = SimScanner::page_plan(batch.source, index);
         let page = scan_page(art, side, batch.color, batch.dpi, u64::from(index));

@@ -13,19 +13,12 @@ const KAPPA: f32 = 0.552_284_8;
 
 /// A closed polygon through `points`.
 pub(crate) fn polygon(points: &[Point]) -> Vec<Segment> {
-    (0..points.len())
-        .map(|i| Segment::Line(points[i], points[(i + 1) % points.len()]))
-        .collect()
+    (0..points.len()).map(|i| Segment::Line(points[i], points[(i + 1) % points.len()])).collect()
 }
 
 /// An axis-aligned rectangle.
 pub(crate) fn rect(x: f32, y: f32, width: f32, height: f32) -> Vec<Segment> {
-    polygon(&[
-        point(x, y),
-        point(x + width, y),
-        point(x + width, y + height),
-        point(x, y + height),
-    ])
+    polygon(&[point(x, y), point(x + width, y), point(x + width, y + height), point(x, y + height)])
 }
 
 /// A full circle; `reverse` flips the winding (used to cut holes).
@@ -77,25 +70,13 @@ pub(crate) fn ring(center: Point, outer_radius: f32, thickness: f32) -> Vec<Segm
 }
 
 /// A star with `n_points` tips, the first pointing straight up (towards −y).
-pub(crate) fn star(
-    center: Point,
-    outer_radius: f32,
-    inner_radius: f32,
-    n_points: usize,
-) -> Vec<Segment> {
+pub(crate) fn star(center: Point, outer_radius: f32, inner_radius: f32, n_points: usize) -> Vec<Segment> {
     let n_corners = 2 * n_points.max(2);
     let corners: Vec<Point> = (0..n_corners)
         .map(|i| {
             let angle = std::f32::consts::PI * i as f32 / n_points.max(2) as f32;
-            let radius = if i % 2 == 0 {
-                outer_radius
-            } else {
-                inner_radius
-            };
-            point(
-                center.x + radius * angle.sin(),
-                center.y - radius * angle.cos(),
-            )
+            let radius = if i % 2 == 0 { outer_radius } else { inner_radius };
+            point(center.x + radius * angle.sin(), center.y - radius * angle.cos())
         })
         .collect();
     polygon(&corners)
@@ -174,18 +155,10 @@ mod tests {
 
     #[test]
     fn pen_stroke_follows_its_path() {
-        let path = [
-            point(10.0, 50.0),
-            point(30.0, 50.0),
-            point(70.0, 50.0),
-            point(90.0, 50.0),
-        ];
+        let path = [point(10.0, 50.0), point(30.0, 50.0), point(70.0, 50.0), point(90.0, 50.0)];
         let stroke = pen_stroke(&path, 8.0);
         assert!(covered(&stroke, 50, 50));
         assert!(!covered(&stroke, 50, 60));
-        assert!(
-            pen_stroke(&path[..2], 8.0).is_empty(),
-            "no complete curve, no stroke"
-        );
+        assert!(pen_stroke(&path[..2], 8.0).is_empty(), "no complete curve, no stroke");
     }
 }

@@ -2,8 +2,7 @@
 
 use super::*;
 use counter_agent_driver_api::{
-    ColorMode, DeviceStatus, DocumentFormat, PrintDocument, PrinterSettings, ScanRequest,
-    ScanSource, ScannerSettings,
+    ColorMode, DeviceStatus, DocumentFormat, PrintDocument, PrinterSettings, ScanRequest, ScanSource, ScannerSettings,
 };
 
 fn scanner_settings() -> DeviceSettings {
@@ -26,19 +25,11 @@ fn printer_settings() -> DeviceSettings {
 }
 
 fn spec(id: &str, connection: &str, settings: DeviceSettings) -> OpenSpec {
-    OpenSpec {
-        id: id.into(),
-        connection: connection.parse().expect("valid connection string"),
-        settings,
-    }
+    OpenSpec { id: id.into(), connection: connection.parse().expect("valid connection string"), settings }
 }
 
 fn open(factory: &SimFactory, id: &str, connection: &str) -> Result<Box<dyn Device>, DriverError> {
-    let settings = if connection.starts_with("sim:scanner") {
-        scanner_settings()
-    } else {
-        printer_settings()
-    };
+    let settings = if connection.starts_with("sim:scanner") { scanner_settings() } else { printer_settings() };
     factory.open(&spec(id, connection, settings))
 }
 
@@ -51,26 +42,14 @@ fn unsupported_message(result: Result<Box<dyn Device>, DriverError>) -> String {
 }
 
 fn document(format: DocumentFormat, bytes: &[u8]) -> PrintDocument {
-    PrintDocument {
-        format,
-        bytes: bytes.to_vec(),
-        job_name: "test".into(),
-    }
+    PrintDocument { format, bytes: bytes.to_vec(), job_name: "test".into() }
 }
 
 const PDF: &[u8] = b"%PDF-1.7\n% not validated here\n%%EOF\n";
-const RECEIPT: &[u8] =
-    b"\x1b@\x1ba\x01\x1dE\x01SO THU TU\n\x1d!\x33042\n\x1d!\x00\x1bd\x03\x1dVA\x03";
+const RECEIPT: &[u8] = b"\x1b@\x1ba\x01\x1dE\x01SO THU TU\n\x1d!\x33042\n\x1d!\x00\x1bd\x03\x1dVA\x03";
 
-fn print(
-    device: &mut Box<dyn Device>,
-    format: DocumentFormat,
-    bytes: &[u8],
-) -> Result<(), DriverError> {
-    device
-        .as_printer()
-        .expect("a printer")
-        .print(&document(format, bytes))
+fn print(device: &mut Box<dyn Device>, format: DocumentFormat, bytes: &[u8]) -> Result<(), DriverError> {
+    device.as_printer().expect("a printer").print(&document(format, bytes))
 }
 
 #[test]
@@ -87,24 +66,10 @@ fn discover_lists_one_openable_entry_per_kind() {
     assert_eq!((factory.name(), factory.schemes()), ("sim", &["sim"][..]));
     let found = factory.discover();
     let connections: Vec<&str> = found.iter().map(|d| d.connection.as_str()).collect();
-    assert_eq!(
-        connections,
-        [
-            "sim:scanner",
-            "sim:printer-a4",
-            "sim:printer-80mm",
-            "sim:printer-58mm"
-        ]
-    );
+    assert_eq!(connections, ["sim:scanner", "sim:printer-a4", "sim:printer-80mm", "sim:printer-58mm"]);
     for (i, entry) in found.iter().enumerate() {
-        let settings = if entry.kind == Some(DeviceKind::Scanner) {
-            scanner_settings()
-        } else {
-            printer_settings()
-        };
-        let device = factory
-            .open(&spec(&format!("d{i}"), &entry.connection, settings))
-            .expect("opens");
+        let settings = if entry.kind == Some(DeviceKind::Scanner) { scanner_settings() } else { printer_settings() };
+        let device = factory.open(&spec(&format!("d{i}"), &entry.connection, settings)).expect("opens");
         assert_eq!(Some(device.kind()), entry.kind);
         assert!(!entry.description.is_empty());
     }
@@ -115,15 +80,9 @@ fn bad_connections_are_unsupported_with_a_useful_message() {
     let dir = tempfile::tempdir().expect("temp dir");
     let factory = SimFactory::new(dir.path().to_path_buf());
     let message = unsupported_message(open(&factory, "x", "sim:fax"));
-    assert!(
-        message.contains("fax") && message.contains("printer-58mm"),
-        "{message}"
-    );
+    assert!(message.contains("fax") && message.contains("printer-58mm"), "{message}");
     let message = unsupported_message(open(&factory, "x", "sim:scanner?speed=9"));
-    assert!(
-        message.contains("speed") && message.contains("pages=N"),
-        "{message}"
-    );
+    assert!(message.contains("speed") && message.contains("pages=N"), "{message}");
     let message = unsupported_message(open(&factory, "x", "sim:scanner?pages=0"));
     assert!(message.contains("pages=0"), "{message}");
     let message = unsupported_message(open(&factory, "x", "sim:scanner?pages=lots"));
@@ -131,10 +90,7 @@ fn bad_connections_are_unsupported_with_a_useful_message() {
     let message = unsupported_message(open(&factory, "x", "sim:printer-a4?paper=wet"));
     assert!(message.contains("paper=out"), "{message}");
     let message = unsupported_message(open(&factory, "x", "sim:printer-a4?pages=3"));
-    assert!(
-        message.contains("pages") && message.contains("paper="),
-        "{message}"
-    );
+    assert!(message.contains("pages") && message.contains("paper="), "{message}");
     let message = unsupported_message(open(&factory, "x", "tcp://127.0.0.1:9100"));
     assert!(message.contains("sim:"), "{message}");
     let message = unsupported_message(open(&factory, "../escape", "sim:printer-a4"));
@@ -146,12 +102,8 @@ fn settings_must_match_the_kind() {
     let dir = tempfile::tempdir().expect("temp dir");
     let factory = SimFactory::new(dir.path().to_path_buf());
     let message = unsupported_message(factory.open(&spec("s", "sim:scanner", printer_settings())));
-    assert!(
-        message.contains("printer profile") && message.contains("scanner"),
-        "{message}"
-    );
-    let message =
-        unsupported_message(factory.open(&spec("p", "sim:printer-80mm", scanner_settings())));
+    assert!(message.contains("printer profile") && message.contains("scanner"), "{message}");
+    let message = unsupported_message(factory.open(&spec("p", "sim:printer-80mm", scanner_settings())));
     assert!(message.contains("scanner profile"), "{message}");
 }
 
@@ -164,21 +116,14 @@ fn a4_printer_keeps_pdfs_as_is_and_refuses_escpos() {
     print(&mut a4, DocumentFormat::Pdf, PDF).expect("prints");
     print(&mut a4, DocumentFormat::Pdf, b"not even a PDF").expect("validation is the daemon's job");
     let result = print(&mut a4, DocumentFormat::EscPos, RECEIPT);
-    assert!(
-        matches!(result, Err(DriverError::Unsupported { .. })),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(DriverError::Unsupported { .. })), "{result:?}");
 
     let printed = factory.control().printed("a4");
     assert_eq!(printed.len(), 2);
     assert_eq!(printed[0].path, dir.path().join("a4").join("0001.pdf"));
     assert_eq!(printed[1].path, dir.path().join("a4").join("0002.pdf"));
     assert_eq!(
-        (
-            printed[0].format,
-            printed[0].n_bytes,
-            printed[0].preview.clone()
-        ),
+        (printed[0].format, printed[0].n_bytes, printed[0].preview.clone()),
         (DocumentFormat::Pdf, PDF.len(), None)
     );
     assert_eq!(std::fs::read(&printed[0].path).expect("kept"), PDF);
@@ -188,16 +133,10 @@ fn a4_printer_keeps_pdfs_as_is_and_refuses_escpos() {
 fn receipt_printers_keep_escpos_with_a_preview_of_their_width() {
     let dir = tempfile::tempdir().expect("temp dir");
     let factory = SimFactory::new(dir.path().to_path_buf());
-    for (id, kind, width) in [
-        ("r80", "sim:printer-80mm", 576),
-        ("r58", "sim:printer-58mm", 384),
-    ] {
+    for (id, kind, width) in [("r80", "sim:printer-80mm", 576), ("r58", "sim:printer-58mm", 384)] {
         let mut printer = open(&factory, id, kind).expect("opens");
         let result = print(&mut printer, DocumentFormat::Pdf, PDF);
-        assert!(
-            matches!(result, Err(DriverError::Unsupported { .. })),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(DriverError::Unsupported { .. })), "{result:?}");
         print(&mut printer, DocumentFormat::EscPos, RECEIPT).expect("prints");
         let printed = factory.control().printed(id);
         assert_eq!(printed.len(), 1, "the refused PDF left no record");
@@ -215,10 +154,7 @@ fn receipt_printers_keep_escpos_with_a_preview_of_their_width() {
         .expect("folder")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(
-        names.iter().all(|n| !n.ends_with(".part")),
-        "no temporary files left: {names:?}"
-    );
+    assert!(names.iter().all(|n| !n.ends_with(".part")), "no temporary files left: {names:?}");
 }
 
 #[test]
@@ -227,12 +163,7 @@ fn malformed_escpos_is_kept_without_preview() {
     let factory = SimFactory::new(dir.path().to_path_buf());
     let mut printer = open(&factory, "r", "sim:printer-80mm").expect("opens");
     // A raster image announcing 2 × 2 bytes and carrying 1.
-    print(
-        &mut printer,
-        DocumentFormat::EscPos,
-        b"\x1dv0\x00\x02\x00\x02\x00\xff",
-    )
-    .expect("a printer accepts bytes");
+    print(&mut printer, DocumentFormat::EscPos, b"\x1dv0\x00\x02\x00\x02\x00\xff").expect("a printer accepts bytes");
     let record = factory.control().printed("r").pop().expect("recorded");
     assert_eq!(record.preview, None);
     let error = record.preview_error.expect("an explanation");
@@ -255,10 +186,7 @@ fn numbering_continues_after_a_restart() {
     let printed = factory.control().printed("r");
     assert_eq!(printed.len(), 1, "records are per process");
     assert_eq!(printed[0].path, dir.path().join("r").join("0003.escpos"));
-    assert_eq!(
-        printed[0].preview,
-        Some(dir.path().join("r").join("0003.png"))
-    );
+    assert_eq!(printed[0].preview, Some(dir.path().join("r").join("0003.png")));
 }
 
 #[test]
@@ -267,54 +195,20 @@ fn paper_faults_stop_printing_and_write_nothing() {
     let factory = SimFactory::new(dir.path().to_path_buf());
     let control = factory.control();
     let mut printer = open(&factory, "r", "sim:printer-80mm?paper=out").expect("opens");
-    assert_eq!(
-        printer.status().expect("status"),
-        DeviceStatus::error(StatusReason::PaperOut)
-    );
+    assert_eq!(printer.status().expect("status"), DeviceStatus::error(StatusReason::PaperOut));
     let result = print(&mut printer, DocumentFormat::EscPos, RECEIPT);
-    assert!(
-        matches!(
-            result,
-            Err(DriverError::Fault {
-                reason: StatusReason::PaperOut
-            })
-        ),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(DriverError::Fault { reason: StatusReason::PaperOut })), "{result:?}");
     control.set_fault("r", Some(StatusReason::CoverOpen));
-    assert_eq!(
-        printer.status().expect("status"),
-        DeviceStatus::error(StatusReason::CoverOpen)
-    );
+    assert_eq!(printer.status().expect("status"), DeviceStatus::error(StatusReason::CoverOpen));
     let result = print(&mut printer, DocumentFormat::EscPos, RECEIPT);
-    assert!(
-        matches!(
-            result,
-            Err(DriverError::Fault {
-                reason: StatusReason::CoverOpen
-            })
-        ),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(DriverError::Fault { reason: StatusReason::CoverOpen })), "{result:?}");
     assert!(control.printed("r").is_empty());
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("r"))
-            .expect("folder")
-            .count(),
-        0,
-        "nothing written"
-    );
+    assert_eq!(std::fs::read_dir(dir.path().join("r")).expect("folder").count(), 0, "nothing written");
 
     control.set_fault("r", Some(StatusReason::PaperNearEnd));
-    assert_eq!(
-        printer.status().expect("status"),
-        DeviceStatus::ready_with(StatusReason::PaperNearEnd)
-    );
+    assert_eq!(printer.status().expect("status"), DeviceStatus::ready_with(StatusReason::PaperNearEnd));
     print(&mut printer, DocumentFormat::EscPos, RECEIPT).expect("a warning still prints");
-    assert_eq!(
-        control.printed("r")[0].path,
-        dir.path().join("r").join("0001.escpos")
-    );
+    assert_eq!(control.printed("r")[0].path, dir.path().join("r").join("0001.escpos"));
 
     // `paper=out` describes the printer when first opened, not after every reopen.
     control.set_fault("r", None);
@@ -329,22 +223,10 @@ fn unplugged_devices_are_not_found_until_plugged_back() {
     let control = factory.control();
     let mut printer = open(&factory, "a4", "sim:printer-a4").expect("opens");
     control.set_present("a4", false);
-    assert!(matches!(
-        printer.status(),
-        Err(DriverError::NotFound { .. })
-    ));
-    assert!(matches!(
-        print(&mut printer, DocumentFormat::Pdf, PDF),
-        Err(DriverError::NotFound { .. })
-    ));
-    assert!(matches!(
-        open(&factory, "a4", "sim:printer-a4"),
-        Err(DriverError::NotFound { .. })
-    ));
-    assert!(
-        open(&factory, "scan", "sim:scanner").is_ok(),
-        "other devices are unaffected"
-    );
+    assert!(matches!(printer.status(), Err(DriverError::NotFound { .. })));
+    assert!(matches!(print(&mut printer, DocumentFormat::Pdf, PDF), Err(DriverError::NotFound { .. })));
+    assert!(matches!(open(&factory, "a4", "sim:printer-a4"), Err(DriverError::NotFound { .. })));
+    assert!(open(&factory, "scan", "sim:scanner").is_ok(), "other devices are unaffected");
     control.set_present("a4", true);
     let mut printer = open(&factory, "a4", "sim:printer-a4").expect("plugged back");
     print(&mut printer, DocumentFormat::Pdf, PDF).expect("prints");
@@ -356,23 +238,11 @@ fn scanner_options_set_sheets_and_a_jam() {
     let factory = SimFactory::new(dir.path().to_path_buf());
     let mut device = open(&factory, "scan", "sim:scanner?pages=2&jam_at=2").expect("opens");
     let scanner = device.as_scanner().expect("a scanner");
-    let request = ScanRequest {
-        source: ScanSource::AdfDuplex,
-        color: ColorMode::Gray,
-        dpi: 50,
-    };
+    let request = ScanRequest { source: ScanSource::AdfDuplex, color: ColorMode::Gray, dpi: 50 };
     scanner.start_batch(&request).expect("starts");
     assert!(scanner.next_page().expect("page 1").is_some());
     let jam = scanner.next_page();
-    assert!(
-        matches!(
-            jam,
-            Err(DriverError::Fault {
-                reason: StatusReason::Jammed
-            })
-        ),
-        "{jam:?}"
-    );
+    assert!(matches!(jam, Err(DriverError::Fault { reason: StatusReason::Jammed })), "{jam:?}");
     let mut n_pages = 1;
     while scanner.next_page().expect("page").is_some() {
         n_pages += 1;

@@ -95,11 +95,7 @@ impl Style {
         let mut lines = Vec::new();
         let mut line = String::new();
         for word in text.split_whitespace() {
-            let candidate = if line.is_empty() {
-                word.to_string()
-            } else {
-                format!("{line} {word}")
-            };
+            let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
             if self.width(&candidate) > width_mm && !line.is_empty() {
                 lines.push(std::mem::replace(&mut line, word.to_string()));
             } else {
@@ -119,14 +115,7 @@ pub(crate) fn glyph_frame(style: Style, origin: Point, direction: Point) -> Affi
     let k = style.mm_per_unit();
     // Font y points up; on the page "up" is the direction turned a quarter anticlockwise.
     let up = point(direction.y, -direction.x);
-    Affine {
-        a: k * direction.x,
-        b: k * direction.y,
-        c: k * up.x,
-        d: k * up.y,
-        e: origin.x,
-        f: origin.y,
-    }
+    Affine { a: k * direction.x, b: k * direction.y, c: k * up.x, d: k * up.y, e: origin.x, f: origin.y }
 }
 
 /// Draws on a canvas in page millimetres: `page` maps millimetres to pixels (a scale, plus a
@@ -139,10 +128,7 @@ pub(crate) struct Painter<'a> {
 impl Painter<'_> {
     /// Fills an outline given in millimetres.
     pub fn fill(&mut self, segments_mm: &[Segment], ink: &Ink) {
-        let in_px: Vec<Segment> = segments_mm
-            .iter()
-            .map(|s| s.transformed(&self.page))
-            .collect();
+        let in_px: Vec<Segment> = segments_mm.iter().map(|s| s.transformed(&self.page)).collect();
         self.canvas.fill(&in_px, ink);
     }
 
@@ -186,15 +172,7 @@ impl Painter<'_> {
     }
 
     /// Draws `line` stretched to exactly `width` mm by widening the spaces between words.
-    pub fn justified(
-        &mut self,
-        style: Style,
-        x: f32,
-        baseline: f32,
-        width: f32,
-        line: &str,
-        ink: &Ink,
-    ) {
+    pub fn justified(&mut self, style: Style, x: f32, baseline: f32, width: f32, line: &str, ink: &Ink) {
         let words: Vec<&str> = line.split_whitespace().collect();
         if words.len() < 2 {
             self.text(style, x, baseline, line, ink);
@@ -223,10 +201,7 @@ mod tests {
             }
         }
         let n_accented = letters.chars().filter(|c| !c.is_ascii()).count();
-        assert_eq!(
-            n_accented, 67,
-            "67 accented lowercase letters, 134 with the capitals"
-        );
+        assert_eq!(n_accented, 67, "67 accented lowercase letters, 134 with the capitals");
     }
 
     #[test]

@@ -52,7 +52,12 @@ fn packed_samples(page: &RawPage) -> Result<(Vec<u8>, PageColor), EncodeError> {
         PixelFormat::Rgb8 => width * 3,
         PixelFormat::Bw1 => width.div_ceil(8),
     };
-    let short = || EncodeError::ShortData { width: page.width, height: page.height, stride: page.stride, n_bytes: page.data.len() };
+    let short = || EncodeError::ShortData {
+        width: page.width,
+        height: page.height,
+        stride: page.stride,
+        n_bytes: page.data.len(),
+    };
     if page.stride < row_bytes || page.data.len() < page.stride * (height - 1) + row_bytes {
         return Err(short());
     }

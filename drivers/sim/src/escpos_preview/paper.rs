@@ -67,10 +67,7 @@ impl Paper {
     /// Blackens the dot at (`x`, `y`) if it is on the paper (rows must exist).
     pub fn set(&mut self, x: u32, y: u32) {
         if x < self.width {
-            if let Some(dot) = self
-                .dots
-                .get_mut(y as usize * self.width as usize + x as usize)
-            {
+            if let Some(dot) = self.dots.get_mut(y as usize * self.width as usize + x as usize) {
                 *dot = 0;
             }
         }
@@ -91,26 +88,18 @@ impl Paper {
             dots = vec![255; width as usize];
         }
         let height = rows.max(1);
-        GrayImage::from_raw(width, height, dots)
-            .unwrap_or_else(|| GrayImage::from_pixel(width, height, Luma([255])))
+        GrayImage::from_raw(width, height, dots).unwrap_or_else(|| GrayImage::from_pixel(width, height, Luma([255])))
     }
 
     pub fn new(width: u32) -> Paper {
-        Paper {
-            width,
-            dots: Vec::new(),
-            y: 0,
-        }
+        Paper { width, dots: Vec::new(), y: 0 }
     }
 
     /// Whitens a rectangle (clipped to the paper; rows must exist).
     fn clear_rect(&mut self, x: u32, y: u32, width: u32, height: u32) {
         for row in y..y.saturating_add(height) {
             for column in x..x.saturating_add(width).min(self.width) {
-                if let Some(dot) = self
-                    .dots
-                    .get_mut(row as usize * self.width as usize + column as usize)
-                {
+                if let Some(dot) = self.dots.get_mut(row as usize * self.width as usize + column as usize) {
                     *dot = 255;
                 }
             }
@@ -119,12 +108,7 @@ impl Paper {
 
     /// A stand-in for a QR symbol at (`x0`, print position): a `side`-dot square of `modules`
     /// modules with the three finder patterns and "QR" in the middle. Moves past it.
-    pub fn draw_qr_placeholder(
-        &mut self,
-        x0: u32,
-        side: u32,
-        modules: u32,
-    ) -> Result<(), PreviewError> {
+    pub fn draw_qr_placeholder(&mut self, x0: u32, side: u32, modules: u32) -> Result<(), PreviewError> {
         let module = (side / modules.max(1)).max(1);
         let y0 = self.y;
         self.ensure(y0.saturating_add(side))?;
@@ -140,24 +124,11 @@ impl Paper {
             self.fill_rect(fx + 2 * module, fy + 2 * module, 3 * module, 3 * module);
         }
         let label_mul = (side / (4 * CELL_WIDTH)).clamp(1, 8);
-        let cell = Cell {
-            ascii: None,
-            bold: true,
-            underline: 0,
-            width_mul: label_mul,
-            height_mul: label_mul,
-        };
+        let cell = Cell { ascii: None, bold: true, underline: 0, width_mul: label_mul, height_mul: label_mul };
         let label_x = (x0 + side / 2).saturating_sub(cell.width());
         let label_y = (y0 + side / 2).saturating_sub(cell.height() / 2);
         for (i, c) in ['Q', 'R'].into_iter().enumerate() {
-            self.draw_cell(
-                &Cell {
-                    ascii: Some(c),
-                    ..cell
-                },
-                label_x + i as u32 * cell.width(),
-                label_y,
-            );
+            self.draw_cell(&Cell { ascii: Some(c), ..cell }, label_x + i as u32 * cell.width(), label_y);
         }
         self.advance(side)
     }
@@ -204,10 +175,7 @@ impl Paper {
         let font = face.font();
         let id = font.glyph_id(c);
         let (cell_width, cell_height) = (cell.width() as f32, cell.height() as f32);
-        let mut scale = PxScale {
-            x: cell_height * 0.92,
-            y: cell_height * 0.92,
-        };
+        let mut scale = PxScale { x: cell_height * 0.92, y: cell_height * 0.92 };
         let advance = font.as_scaled(scale).h_advance(id);
         if advance > cell_width {
             scale.x *= cell_width / advance;
