@@ -58,6 +58,7 @@ async fn printed_job(agent: &TestAgent, token: &str, key: &str) -> String {
             j["state"] == "printed"
         })
         .await;
+    agent.wait_for_empty_spool().await;
     id
 }
 

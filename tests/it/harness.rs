@@ -422,3 +422,20 @@ pub fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+impl TestAgent {
+    /// Waits (at most 10 s) until the spool folder is empty: a printed job's document is removed
+    /// just after its state turns `printed`.
+    pub async fn wait_for_empty_spool(&self) {
+        let spool = self.data_dir.path().join("spool");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !folder_names(&spool).is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "spool never emptied: {:?}",
+                folder_names(&spool)
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}

@@ -232,6 +232,7 @@ async fn bodies_over_the_limits_are_refused_and_a_big_document_is_not() {
         std::fs::read(&agent.sim.printed("a4")[0].path).expect("kept"),
         document
     );
+    agent.wait_for_empty_spool().await;
     let before = agent.side_effects().await;
 
     // Just over the print limit (48 MiB), raw and as JSON.

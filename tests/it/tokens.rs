@@ -354,6 +354,7 @@ async fn another_allowed_origin_sees_nothing_of_this_ones_work() {
             j["state"] == "printed"
         })
         .await;
+    agent.wait_for_empty_spool().await;
     let before = agent.side_effects().await;
 
     let as_other = |method: Method, path: &str| {
