@@ -20,8 +20,9 @@ fn no_frames(mut response: Response, csp: &'static str) -> Response {
     response
 }
 
-pub async fn index() -> Redirect {
-    Redirect::to("/demo")
+/// `/`: the demo page when the agent's own pages may use the API (demo mode), else the pairing page.
+pub async fn index(axum::extract::State(app): axum::extract::State<super::AppState>) -> Redirect {
+    Redirect::to(if app.inner.self_origin_allowed { "/demo" } else { "/pair" })
 }
 
 pub async fn demo() -> Redirect {

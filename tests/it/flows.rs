@@ -66,6 +66,9 @@ async fn same_idempotency_key_prints_once() {
 async fn the_demo_page_and_its_files_are_served_from_one_folder() {
     let agent = TestAgent::start().await;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    // Without demo mode the agent's own pages cannot call the API, so `/` leads to pairing.
+    let root = client.get(agent.url("/")).send().await.expect("send");
+    assert_eq!(root.headers()["location"], "/pair");
     let redirect = client.get(agent.url("/demo")).send().await.expect("send");
     assert_eq!(redirect.status(), 303);
     assert_eq!(redirect.headers()["location"], "/web/demo.html");
