@@ -69,14 +69,16 @@ impl Drop for AgentProcess {
 }
 
 fn start(station: &Path) -> AgentProcess {
-    AgentProcess(Command::new(binary())
-        .args(["serve", "--config"])
-        .arg(station)
-        .env("COUNTER_AGENT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the release binary (cargo build --release first)"))
+    AgentProcess(
+        Command::new(binary())
+            .args(["serve", "--config"])
+            .arg(station)
+            .env("COUNTER_AGENT_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the release binary (cargo build --release first)"),
+    )
 }
 
 /// Time from spawn to the first successful `GET /v1/health`.

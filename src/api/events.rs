@@ -74,6 +74,8 @@ pub async fn stream(
     }
     let bus = app.inner.events.clone();
     let since = query.since;
+    let tokens = app.inner.tokens.clone();
+    let allowed = move || tokens.is_live(&token.id);
     Ok(upgrade.max_message_size(MAX_CLIENT_MESSAGE).max_frame_size(MAX_CLIENT_MESSAGE).on_upgrade(
         move |socket: WebSocket| async move {
             let (sink, stream) = socket.split();
@@ -82,7 +84,7 @@ pub async fn stream(
                 Ok(Message::Close(_)) | Err(_) => Incoming::Closed,
                 Ok(_) => Incoming::Other,
             });
-            run_stream(bus, origin, since, Box::pin(sink), Box::pin(incoming)).await;
+            run_stream(bus, origin, since, allowed, Box::pin(sink), Box::pin(incoming)).await;
         },
     ))
 }
@@ -112,9 +114,16 @@ pub fn event_json(event: &Event) -> String {
     serde_json::to_string(&dto).unwrap_or_default()
 }
 
-/// Sends replayed then live events until the client goes away.
-pub async fn run_stream<Tx, Rx>(bus: EventBus, origin: String, since: Option<i64>, mut tx: Tx, mut rx: Rx)
-where
+/// Sends replayed then live events until the client goes away or `allowed` turns false (its token
+/// was revoked), which closes the stream before the next event or ping.
+pub async fn run_stream<Tx, Rx>(
+    bus: EventBus,
+    origin: String,
+    since: Option<i64>,
+    allowed: impl Fn() -> bool,
+    mut tx: Tx,
+    mut rx: Rx,
+) where
     Tx: Sink<String> + Unpin,
     Rx: Stream<Item = Incoming> + Unpin,
 {
@@ -126,14 +135,16 @@ where
     }
     let mut sent = last;
     if let Some(since) = since {
-        if first > 0 && since < first - 1 {
+        // Older than the journal, or newer than anything it holds (the database was reset since the
+        // client last saw an event): either way the client must refetch its state.
+        if (first > 0 && since < first - 1) || since > last {
             let gap = serde_json::json!({ "type": "gap", "since": since, "oldest": first });
             if tx.send(gap.to_string()).await.is_err() {
                 return;
             }
         }
-        sent = since;
-        if !replay(&bus, &origin, &mut sent, &mut tx).await {
+        sent = since.min(last);
+        if !replay(&bus, &origin, &allowed, &mut sent, &mut tx).await {
             return;
         }
     }
@@ -146,13 +157,16 @@ where
                     if event.seq <= sent {
                         continue;
                     }
+                    if !allowed() {
+                        return;
+                    }
                     sent = event.seq;
                     if visible_to(&event, &origin) && tx.send(event_json(&event)).await.is_err() {
                         return;
                     }
                 }
                 Err(RecvError::Lagged(_)) => {
-                    if !replay(&bus, &origin, &mut sent, &mut tx).await {
+                    if !replay(&bus, &origin, &allowed, &mut sent, &mut tx).await {
                         return;
                     }
                 }
@@ -163,6 +177,9 @@ where
                 Some(Incoming::Other) => {}
             },
             _ = ping.tick() => {
+                if !allowed() {
+                    return;
+                }
                 if tx.send(serde_json::json!({ "type": "ping" }).to_string()).await.is_err() {
                     return;
                 }
@@ -172,8 +189,17 @@ where
 }
 
 /// Sends journaled events after `*sent`; false when the client is gone.
-async fn replay<Tx: Sink<String> + Unpin>(bus: &EventBus, origin: &str, sent: &mut i64, tx: &mut Tx) -> bool {
+async fn replay<Tx: Sink<String> + Unpin>(
+    bus: &EventBus,
+    origin: &str,
+    allowed: &impl Fn() -> bool,
+    sent: &mut i64,
+    tx: &mut Tx,
+) -> bool {
     loop {
+        if !allowed() {
+            return false;
+        }
         let Ok(events) = bus.replay(*sent, REPLAY_CHUNK) else { return false };
         let done = events.len() < REPLAY_CHUNK;
         for event in events {
@@ -207,7 +233,7 @@ mod tests {
         bus.publish(None, status("b"));
         let (tx, mut out) = mpsc::unbounded::<String>();
         let (client, incoming) = mpsc::unbounded::<Incoming>();
-        let task = tokio::spawn(run_stream(bus.clone(), "https://app.example".into(), Some(1), tx, incoming));
+        let task = tokio::spawn(run_stream(bus.clone(), "https://app.example".into(), Some(1), || true, tx, incoming));
         let hello: serde_json::Value = serde_json::from_str(&out.next().await.expect("hello")).expect("json");
         assert_eq!(hello["type"], "hello");
         assert_eq!(hello["seq"], 3);

@@ -22,6 +22,7 @@ fn print_error(error: PrintError) -> ApiError {
             .hint("print on a device whose kind is printer (GET /v1/devices)"),
         PrintError::UnsupportedFormat { .. } => ApiError::bad_request(ErrorCode::UnsupportedFormat, error.to_string()),
         PrintError::InvalidDocument(message) => ApiError::bad_request(ErrorCode::InvalidDocument, message),
+        PrintError::InvalidRequest(message) => ApiError::bad_request(ErrorCode::InvalidRequest, message),
         PrintError::IdempotencyConflict(_) => {
             ApiError::new(StatusCode::CONFLICT, ErrorCode::IdempotencyConflict, error.to_string())
                 .hint("use a new idempotency_key for a new document")

@@ -45,6 +45,11 @@ impl RateLimiter {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(&(key.to_string(), class)) {
             buckets.retain(|_, (_, at)| now.duration_since(*at).as_secs() < 60);
+            if buckets.len() >= MAX_BUCKETS {
+                // Many distinct keys at once (only the denial limiter sees arbitrary origins): start
+                // over rather than grow or scan the map on every request.
+                buckets.clear();
+            }
         }
         let (tokens, at) = buckets.entry((key.to_string(), class)).or_insert((rate.burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate.per_second).min(rate.burst);
@@ -74,5 +79,14 @@ mod tests {
         tokio::time::advance(Duration::from_millis(1100)).await;
         assert!(limiter.allow("a", Class::Write));
         assert!(!limiter.allow("a", Class::Write));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_map_stays_bounded_under_many_distinct_keys() {
+        let limiter = RateLimiter::new(Rate { per_second: 1.0, burst: 1.0 }, Rate { per_second: 1.0, burst: 1.0 });
+        for i in 0..(MAX_BUCKETS * 3) {
+            assert!(limiter.allow(&format!("https://flood-{i}.example"), Class::Read));
+        }
+        assert!(limiter.buckets.lock().expect("lock").len() <= MAX_BUCKETS);
     }
 }

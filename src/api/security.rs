@@ -69,6 +69,7 @@ fn apply_cors(headers: &mut HeaderMap, origin: &str) {
     if let Ok(value) = HeaderValue::from_str(origin) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("retry-after"));
     }
 }
 
@@ -139,7 +140,26 @@ pub async fn guard(State(app): State<AppState>, mut request: Request, next: Next
         );
     }
 
-    // 3. Preflight.
+    // The agent's own pages are never for other sites: no CORS on them, and a cross-site fetch
+    // (anything but a top-level navigation, e.g. the web app opening /pair in a new tab) is
+    // refused, so the pairing code cannot be read or probed by the page that asks for it.
+    if !is_api {
+        let site = header_str(request.headers(), "sec-fetch-site".parse().expect("static header name"));
+        let mode = header_str(request.headers(), "sec-fetch-mode".parse().expect("static header name"));
+        let cross_site = matches!(site, Some("cross-site" | "same-site"));
+        if method == Method::OPTIONS || (cross_site && mode != Some("navigate")) {
+            return deny(
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    ErrorCode::OriginNotAllowed,
+                    "the agent's pages are not for other sites",
+                ),
+                origin.as_deref(),
+            );
+        }
+    }
+
+    // 3. Preflight (API only; pages were handled above).
     if method == Method::OPTIONS {
         let Some(origin) = origin else {
             return deny(
@@ -207,7 +227,7 @@ pub async fn guard(State(app): State<AppState>, mut request: Request, next: Next
     let mut response = next.run(request).await;
     let out = response.headers_mut();
     apply_common_headers(out);
-    if let Some(origin) = &origin {
+    if let (true, Some(origin)) = (is_api, &origin) {
         apply_cors(out, origin);
     }
     let token_id = slot.0.lock().unwrap_or_else(|p| p.into_inner()).take();

@@ -129,8 +129,11 @@ mod tests {
         drop(audit);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let log = dir.path().join("audit.log");
-        let total = || lines(&log) + (1..=KEEP_ROTATED).map(|n| lines(&log.with_extension(format!("log.{n}")))).sum::<usize>();
-        while dir.path().join(format!("audit.log.{KEEP_ROTATED}")).metadata().is_err() && std::time::Instant::now() < deadline {
+        let total =
+            || lines(&log) + (1..=KEEP_ROTATED).map(|n| lines(&log.with_extension(format!("log.{n}")))).sum::<usize>();
+        while dir.path().join(format!("audit.log.{KEEP_ROTATED}")).metadata().is_err()
+            && std::time::Instant::now() < deadline
+        {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert!(dir.path().join(format!("audit.log.{KEEP_ROTATED}")).exists(), "rotated files exist");

@@ -74,6 +74,8 @@ pub enum PrintError {
     UnsupportedFormat { device: String, format: &'static str, accepted: String },
     #[error("{0}")]
     InvalidDocument(String),
+    #[error("{0}")]
+    InvalidRequest(String),
     #[error("idempotency key `{0}` was already used for a different document")]
     IdempotencyConflict(String),
     #[error("no print job `{0}`")]
@@ -218,7 +220,7 @@ impl PrintService {
         }
         let key = request.idempotency_key.trim();
         if key.is_empty() || key.len() > 200 {
-            return Err(PrintError::InvalidDocument("idempotency_key must be 1 to 200 characters".into()));
+            return Err(PrintError::InvalidRequest("idempotency_key must be 1 to 200 characters".into()));
         }
         let sha256: String = Sha256::digest(&request.bytes).iter().map(|b| format!("{b:02x}")).collect();
         let id = random_id(8);

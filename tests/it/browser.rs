@@ -49,14 +49,9 @@ async fn web_file(State(agent_port): State<AgentPort>, Path(name): Path<String>)
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     let body = if name == "blank.html" {
-        "<!doctype html><html lang=\"vi\"><meta charset=\"utf-8\"><title>probe</title></html>"
-            .to_string()
+        "<!doctype html><html lang=\"vi\"><meta charset=\"utf-8\"><title>probe</title></html>".to_string()
     } else if ["demo.html", "demo.js", "demo.css", "counter-agent.js"].contains(&name.as_str()) {
-        match std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("web")
-                .join(&name),
-        ) {
+        match std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web").join(&name)) {
             Ok(text) => text,
             Err(_) => return StatusCode::NOT_FOUND.into_response(),
         }
@@ -71,23 +66,16 @@ async fn web_file(State(agent_port): State<AgentPort>, Path(name): Path<String>)
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_str(&csp).expect("ascii CSP"),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("ascii CSP"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
 impl WebServer {
     async fn start(agent_port: AgentPort) -> WebServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind web server");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind web server");
         let origin = format!("http://{}", listener.local_addr().expect("address"));
-        let router = Router::new()
-            .route("/{file}", get(web_file))
-            .with_state(agent_port);
+        let router = Router::new().route("/{file}", get(web_file)).with_state(agent_port);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
@@ -108,17 +96,11 @@ impl Setup {
         let agent_port: AgentPort = Arc::default();
         let web = WebServer::start(agent_port.clone()).await;
         let allowed = web.origin.clone();
-        let agent =
-            TestAgent::start_with(move |station, _| station.allowed_origins.push(allowed)).await;
+        let agent = TestAgent::start_with(move |station, _| station.allowed_origins.push(allowed)).await;
         agent_port.set(agent.addr.port()).expect("set once");
         let browser = Chromium::launch().await;
         let page = browser.page().await;
-        Setup {
-            agent,
-            web,
-            browser,
-            page,
-        }
+        Setup { agent, web, browser, page }
     }
 }
 
@@ -130,42 +112,21 @@ fn js(text: &str) -> String {
 /// The code the agent's pairing page shows for `origin`, read the way a clerk reads it: from the
 /// page itself, fetched without an Origin header as a local browser tab would.
 async fn pairing_code(pair_page: &str, origin: &str) -> String {
-    let html = TestAgent::client()
-        .get(pair_page)
-        .send()
-        .await
-        .expect("pair page")
-        .text()
-        .await
-        .expect("html");
+    let html = TestAgent::client().get(pair_page).send().await.expect("pair page").text().await.expect("html");
     let request = html
         .split("<li class=\"request\">")
         .find(|item| item.contains(&format!(">{origin}<")))
         .unwrap_or_else(|| panic!("the pairing page lists no request from {origin}:\n{html}"));
     let start = request.find("data-code=\"").expect("a data-code attribute") + "data-code=\"".len();
-    let code: String = request[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let code: String = request[start..].chars().take_while(char::is_ascii_digit).collect();
     assert_eq!(code.len(), 6, "{request}");
     code
 }
 
 /// Clicks through the pairing panel and types the code from the agent's page.
-async fn pair_through_the_page(
-    page: &Page,
-    agent: &TestAgent,
-    origin: &str,
-    screenshot: Option<&str>,
-) {
-    page.wait_for(
-        "the pairing panel",
-        "!document.getElementById('pairing').hidden",
-        WAIT,
-    )
-    .await;
-    page.eval("document.getElementById('pair-start').click()")
-        .await;
+async fn pair_through_the_page(page: &Page, agent: &TestAgent, origin: &str, screenshot: Option<&str>) {
+    page.wait_for("the pairing panel", "!document.getElementById('pairing').hidden", WAIT).await;
+    page.eval("document.getElementById('pair-start').click()").await;
     let link = page
         .wait_for(
             "the pairing instructions",
@@ -173,29 +134,23 @@ async fn pair_through_the_page(
             WAIT,
         )
         .await;
-    let instruction = page
-        .eval("document.querySelector('#pair-form .instruction').textContent")
-        .await;
+    let instruction = page.eval("document.querySelector('#pair-form .instruction').textContent").await;
     assert!(
         instruction
             .as_str()
-            .is_some_and(|t| t.starts_with("Mở trang ghép nối trên máy này:")
-                && t.ends_with("và nhập mã 6 số")),
+            .is_some_and(|t| t.starts_with("Mở trang ghép nối trên máy này:") && t.ends_with("và nhập mã 6 số")),
         "{instruction}"
     );
     let link = link.as_str().expect("link").to_string();
     assert_eq!(link, agent.url("/pair"));
     let code = pairing_code(&link, origin).await;
     // The clerk reads "123 456" and types it with the space.
-    page.eval("document.getElementById('pair-code').focus()")
-        .await;
-    page.type_text(&format!("{} {}", &code[..3], &code[3..]))
-        .await;
+    page.eval("document.getElementById('pair-code').focus()").await;
+    page.type_text(&format!("{} {}", &code[..3], &code[3..])).await;
     if let Some(name) = screenshot {
         page.screenshot_to(name).await;
     }
-    page.eval("document.getElementById('pair-submit').click()")
-        .await;
+    page.eval("document.getElementById('pair-submit').click()").await;
     page.wait_for(
         "the page to leave pairing",
         "document.getElementById('pairing').hidden && !document.getElementById('paired').hidden",
@@ -216,22 +171,12 @@ async fn wait_for_device(page: &Page, device: &str, badge: &str, reason: &str) {
         js(badge),
         js(reason)
     );
-    page.wait_for(
-        &format!("{device} to show “{badge}” {reason}"),
-        &expression,
-        WAIT,
-    )
-    .await;
+    page.wait_for(&format!("{device} to show “{badge}” {reason}"), &expression, WAIT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
-    let Setup {
-        agent,
-        web,
-        browser,
-        page,
-    } = Setup::start().await;
+    let Setup { agent, web, browser, page } = Setup::start().await;
     let demo = format!("{}/demo.html?agent={}", web.origin, agent.self_origin);
     page.navigate(&demo).await;
     pair_through_the_page(&page, &agent, &web.origin, Some("demo-pairing")).await;
@@ -244,21 +189,11 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
             WAIT,
         )
         .await;
-    let ids: Vec<&str> = devices
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter_map(|d| d[0].as_str())
-        .collect();
+    let ids: Vec<&str> = devices.as_array().expect("array").iter().filter_map(|d| d[0].as_str()).collect();
     assert_eq!(ids, ["scanner", "a4", "receipt", "ticket"]);
 
     // A fault shows up live, through the event stream (the page does not poll).
-    page.wait_for(
-        "the event stream",
-        "document.getElementById('connection').dataset.state === 'ok'",
-        WAIT,
-    )
-    .await;
+    page.wait_for("the event stream", "document.getElementById('connection').dataset.state === 'ok'", WAIT).await;
     agent.sim.set_fault("receipt", Some(StatusReason::PaperOut));
     wait_for_device(&page, "receipt", "Lỗi", StatusReason::PaperOut.message_vi()).await;
     agent.sim.set_fault("receipt", None);
@@ -286,25 +221,12 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
         .await;
     assert_eq!(state, "Hoàn tất — 4 trang");
     let shot = page.screenshot_to("demo-after-scan").await;
-    eprintln!(
-        "screenshot of the demo page after the scan: {}",
-        shot.display()
-    );
+    eprintln!("screenshot of the demo page after the scan: {}", shot.display());
 
     // Print the scanned PDF on the A4 printer, then the ESC/POS test receipt.
-    assert_eq!(
-        page.eval("document.getElementById('print-pdf-device').value")
-            .await,
-        "a4"
-    );
-    page.wait_for(
-        "the print button",
-        "!document.getElementById('print-scan').disabled",
-        WAIT,
-    )
-    .await;
-    page.eval("document.getElementById('print-scan').click()")
-        .await;
+    assert_eq!(page.eval("document.getElementById('print-pdf-device').value").await, "a4");
+    page.wait_for("the print button", "!document.getElementById('print-scan').disabled", WAIT).await;
+    page.eval("document.getElementById('print-scan').click()").await;
     page.wait_for(
         "the PDF job to print",
         "(() => { const j = document.querySelector('#jobs .job'); return j && j.dataset.state === 'printed' && j.querySelector('.job-state').textContent === 'Đã in xong'; })()",
@@ -314,17 +236,10 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
     let printed = agent.sim.printed("a4");
     assert_eq!(printed.len(), 1, "{printed:?}");
     assert_eq!(printed[0].format, DocumentFormat::Pdf);
-    assert!(std::fs::read(&printed[0].path)
-        .expect("kept PDF")
-        .starts_with(b"%PDF-"));
+    assert!(std::fs::read(&printed[0].path).expect("kept PDF").starts_with(b"%PDF-"));
 
-    assert_eq!(
-        page.eval("document.getElementById('print-receipt-device').value")
-            .await,
-        "receipt"
-    );
-    page.eval("document.getElementById('print-receipt').click()")
-        .await;
+    assert_eq!(page.eval("document.getElementById('print-receipt-device').value").await, "receipt");
+    page.eval("document.getElementById('print-receipt').click()").await;
     page.wait_for(
         "the receipt job to print",
         "document.querySelectorAll('#jobs .job[data-state=printed]').length === 2",
@@ -334,10 +249,7 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
     let receipts = agent.sim.printed("receipt");
     assert_eq!(receipts.len(), 1, "{receipts:?}");
     assert_eq!(receipts[0].format, DocumentFormat::EscPos);
-    assert_eq!(
-        receipts[0].preview_error, None,
-        "the test receipt is valid ESC/POS"
-    );
+    assert_eq!(receipts[0].preview_error, None, "the test receipt is valid ESC/POS");
     assert!(receipts[0].preview.is_some());
     page.screenshot_to("demo-after-print").await;
 
@@ -349,20 +261,13 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
         ))
         .await;
     let token = token.as_str().expect("a stored token").to_string();
-    assert!(
-        !page.console().contains(&token),
-        "the token was logged to the console"
-    );
+    assert!(!page.console().contains(&token), "the token was logged to the console");
 
     // A page from an origin the station file does not list gets nothing: the fetch is refused
     // (no CORS grant) and the WebSocket closes without opening. The demo page there tells the
     // clerk it cannot reach the agent.
     let foreign = WebServer::start(Arc::new(OnceLock::from(agent.addr.port()))).await;
-    page.navigate(&format!(
-        "{}/demo.html?agent={}",
-        foreign.origin, agent.self_origin
-    ))
-    .await;
+    page.navigate(&format!("{}/demo.html?agent={}", foreign.origin, agent.self_origin)).await;
     let title = page
         .wait_for(
             "the unreachable-agent error",
@@ -370,13 +275,9 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
             WAIT,
         )
         .await;
-    assert_eq!(
-        title,
-        "Không kết nối được với phần mềm máy quầy (counter-agent)."
-    );
+    assert_eq!(title, "Không kết nối được với phần mềm máy quầy (counter-agent).");
     page.screenshot_to("demo-foreign-origin").await;
-    page.navigate(&format!("{}/blank.html", foreign.origin))
-        .await;
+    page.navigate(&format!("{}/blank.html", foreign.origin)).await;
     let probe = page
         .eval(&format!(
             "(async () => {{
@@ -410,10 +311,7 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
             })
             .await;
     }
-    assert!(
-        !agent.audit_text().contains(&token),
-        "the token is in the audit log"
-    );
+    assert!(!agent.audit_text().contains(&token), "the token is in the audit log");
 
     drop(page);
     drop(browser);
@@ -431,11 +329,7 @@ async fn demo_page_served_by_the_agent_finds_its_files_and_pairs() {
     let page = browser.page().await;
     page.add_init_script(RECORD_SOCKETS_JS).await;
     page.navigate(&agent.url("/web/demo.html")).await;
-    assert_eq!(
-        page.eval("document.getElementById('agent-url').textContent")
-            .await,
-        agent.self_origin.as_str()
-    );
+    assert_eq!(page.eval("document.getElementById('agent-url').textContent").await, agent.self_origin.as_str());
     pair_through_the_page(&page, &agent, &agent.self_origin, None).await;
     let devices = page
         .wait_for(
@@ -445,12 +339,7 @@ async fn demo_page_served_by_the_agent_finds_its_files_and_pairs() {
         )
         .await;
     assert_eq!(devices.as_array().map(Vec::len), Some(4));
-    page.wait_for(
-        "the event stream",
-        "document.getElementById('connection').dataset.state === 'ok'",
-        WAIT,
-    )
-    .await;
+    page.wait_for("the event stream", "document.getElementById('connection').dataset.state === 'ok'", WAIT).await;
     agent.sim.set_fault("a4", Some(StatusReason::CoverOpen));
     wait_for_device(&page, "a4", "Lỗi", StatusReason::CoverOpen.message_vi()).await;
     // When the stream drops, the client reconnects with a fresh ticket and `since`, so the
@@ -467,9 +356,7 @@ async fn demo_page_served_by_the_agent_finds_its_files_and_pairs() {
         .await;
     assert!(url.as_str().is_some_and(|u| u.contains("&since=")), "{url}");
     // The stylesheet applied (the primary button is the agent's blue), so /web/demo.css loaded.
-    let color = page
-        .eval("getComputedStyle(document.getElementById('scan-start')).backgroundColor")
-        .await;
+    let color = page.eval("getComputedStyle(document.getElementById('scan-start')).backgroundColor").await;
     assert_eq!(color, "rgb(10, 79, 163)");
     drop(page);
     drop(browser);

@@ -97,17 +97,17 @@ async fn a_token_created_on_the_command_line_works_for_its_origin_only() {
         ),
     )
     .expect("write station");
-    let (ok, stdout, stderr) = run(agent_binary().args(["token", "create", "--config"]).arg(&path).args([
-        "--origin",
-        APP_ORIGIN,
-        "--scopes",
-        "print",
-    ]));
+    let (ok, stdout, stderr) = run(agent_binary()
+        .args(["token", "create", "--config"])
+        .arg(&path)
+        .args(["--origin", APP_ORIGIN, "--scopes", "print"]));
     assert!(ok, "{stderr}");
     let secret = stdout.trim().to_string();
     assert!(secret.starts_with("cat_") && !stderr.contains(&secret), "the secret goes to stdout only");
-    let (_, unknown_scope_out, unknown_scope_err) =
-        run(agent_binary().args(["token", "create", "--config"]).arg(&path).args(["--origin", APP_ORIGIN, "--scopes", "root"]));
+    let (_, unknown_scope_out, unknown_scope_err) = run(agent_binary()
+        .args(["token", "create", "--config"])
+        .arg(&path)
+        .args(["--origin", APP_ORIGIN, "--scopes", "root"]));
     assert!(unknown_scope_out.is_empty() && unknown_scope_err.contains("unknown scope `root`"), "{unknown_scope_err}");
 
     // The agent started on the same data directory accepts it.
@@ -115,7 +115,8 @@ async fn a_token_created_on_the_command_line_works_for_its_origin_only() {
     let agent = TestAgent::start_station(station, crate::harness::fast_options(), dir).await;
     let response = agent.get("/v1/devices", &secret).send().await.expect("send");
     assert_eq!(response.status(), 200);
-    let (_, list, _) = run(agent_binary().args(["token", "list", "--config"]).arg(agent.data_dir.path().join("station.toml")));
+    let (_, list, _) =
+        run(agent_binary().args(["token", "list", "--config"]).arg(agent.data_dir.path().join("station.toml")));
     assert!(list.contains(APP_ORIGIN) && list.contains("print") && !list.contains(&secret), "{list}");
     agent.stop().await;
 }

@@ -13,63 +13,34 @@ async fn a_jam_pauses_the_batch_and_continue_finishes_it() {
     let agent = TestAgent::start().await;
     let token = agent.clerk_token();
     let ticket = agent.ticket(&token).await;
-    let mut socket = agent
-        .open_events(Some(APP_ORIGIN), &format!("ticket={ticket}"))
-        .await
-        .expect("connects");
+    let mut socket = agent.open_events(Some(APP_ORIGIN), &format!("ticket={ticket}")).await.expect("connects");
     assert_eq!(next_event(&mut socket).await["type"], "hello");
 
     agent.sim.jam_at_page("scanner", 3);
     let started = agent
-        .post(
-            "/v1/scans",
-            &token,
-            &json!({"device": "scanner", "source": "adf", "dpi": 100}),
-        )
+        .post("/v1/scans", &token, &json!({"device": "scanner", "source": "adf", "dpi": 100}))
         .send()
         .await
         .expect("send");
     assert_eq!(started.status(), 202);
-    let id = started.json::<Value>().await.expect("json")["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let id = started.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_string();
     let is_state = |state: &'static str| {
         let id = id.clone();
-        move |e: &Value| {
-            e["type"] == "scan.state"
-                && e["data"]["scan_id"] == id.as_str()
-                && e["data"]["state"] == state
-        }
+        move |e: &Value| e["type"] == "scan.state" && e["data"]["scan_id"] == id.as_str() && e["data"]["state"] == state
     };
 
     let until_paused = events_until(&mut socket, is_state("paused")).await;
     let paused_event = until_paused.last().expect("event");
     assert_eq!(
-        (
-            paused_event["data"]["reason"].as_str(),
-            paused_event["data"]["n_pages"].as_u64()
-        ),
+        (paused_event["data"]["reason"].as_str(), paused_event["data"]["n_pages"].as_u64()),
         (Some("jammed"), Some(2))
     );
-    let pages: Vec<u64> = until_paused
-        .iter()
-        .filter(|e| e["type"] == "scan.page")
-        .filter_map(|e| e["data"]["index"].as_u64())
-        .collect();
+    let pages: Vec<u64> =
+        until_paused.iter().filter(|e| e["type"] == "scan.page").filter_map(|e| e["data"]["index"].as_u64()).collect();
     assert_eq!(pages, [1, 2]);
-    let paused = agent
-        .get(&format!("/v1/scans/{id}"), &token)
-        .send()
-        .await
-        .expect("send")
-        .json::<Value>()
-        .await
-        .expect("json");
-    assert_eq!(
-        (paused["state"].as_str(), paused["reason"].as_str()),
-        (Some("paused"), Some("jammed"))
-    );
+    let paused =
+        agent.get(&format!("/v1/scans/{id}"), &token).send().await.expect("send").json::<Value>().await.expect("json");
+    assert_eq!((paused["state"].as_str(), paused["reason"].as_str()), (Some("paused"), Some("jammed")));
     assert_eq!(paused["pages"].as_array().map(Vec::len), Some(2));
 
     let resumed = agent
@@ -81,72 +52,36 @@ async fn a_jam_pauses_the_batch_and_continue_finishes_it() {
         .expect("send");
     assert_eq!(resumed.status(), 202);
     let until_done = events_until(&mut socket, is_state("completed")).await;
-    let pages: Vec<u64> = until_done
-        .iter()
-        .filter(|e| e["type"] == "scan.page")
-        .filter_map(|e| e["data"]["index"].as_u64())
-        .collect();
+    let pages: Vec<u64> =
+        until_done.iter().filter(|e| e["type"] == "scan.page").filter_map(|e| e["data"]["index"].as_u64()).collect();
     assert_eq!(pages, [3, 4]);
-    assert!(
-        until_done.iter().any(is_state("scanning")),
-        "no scanning state after continue: {until_done:?}"
-    );
+    assert!(until_done.iter().any(is_state("scanning")), "no scanning state after continue: {until_done:?}");
     assert_eq!(until_done.last().expect("event")["data"]["n_pages"], 4);
     // Events carry indexes and sizes, never page content.
     assert!(until_done.iter().all(|e| e.to_string().len() < 1024));
 
-    let done = agent
-        .get(&format!("/v1/scans/{id}"), &token)
-        .send()
-        .await
-        .expect("send")
-        .json::<Value>()
-        .await
-        .expect("json");
+    let done =
+        agent.get(&format!("/v1/scans/{id}"), &token).send().await.expect("send").json::<Value>().await.expect("json");
     assert_eq!(done["state"], "completed");
-    let indexes: Vec<u64> = done["pages"]
-        .as_array()
-        .expect("pages")
-        .iter()
-        .filter_map(|p| p["index"].as_u64())
-        .collect();
+    let indexes: Vec<u64> =
+        done["pages"].as_array().expect("pages").iter().filter_map(|p| p["index"].as_u64()).collect();
     assert_eq!(indexes, [1, 2, 3, 4]);
-    let document = agent
-        .get(&format!("/v1/scans/{id}/document"), &token)
-        .send()
-        .await
-        .expect("doc")
-        .bytes()
-        .await
-        .expect("bytes");
+    let document =
+        agent.get(&format!("/v1/scans/{id}/document"), &token).send().await.expect("doc").bytes().await.expect("bytes");
     assert!(document.starts_with(b"%PDF-"));
     agent.stop().await;
 }
 
 /// Polls `GET /v1/devices/{id}` until its status satisfies `wanted` (at most 10 s).
-async fn wait_for_device(
-    agent: &TestAgent,
-    token: &str,
-    id: &str,
-    wanted: impl Fn(&Value) -> bool,
-) -> Value {
+async fn wait_for_device(agent: &TestAgent, token: &str, id: &str, wanted: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let device: Value = agent
-            .get(&format!("/v1/devices/{id}"), token)
-            .send()
-            .await
-            .expect("send")
-            .json()
-            .await
-            .expect("json");
+        let device: Value =
+            agent.get(&format!("/v1/devices/{id}"), token).send().await.expect("send").json().await.expect("json");
         if wanted(&device["status"]) {
             return device;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "device {id} never reached the wanted status: {device}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "device {id} never reached the wanted status: {device}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -160,44 +95,16 @@ async fn an_unplugged_printer_keeps_the_job_waiting_and_prints_it_when_back() {
     agent.sim.set_present("a4", false);
     let gone = wait_for_device(&agent, &token, "a4", |s| s["state"] == "offline").await;
     assert_eq!(gone["status"]["reason"], "not_found");
-    let list: Value = agent
-        .get("/v1/devices", &token)
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    let listed = list["devices"]
-        .as_array()
-        .expect("devices")
-        .iter()
-        .find(|d| d["id"] == "a4")
-        .expect("a4 listed")
-        .clone();
+    let list: Value = agent.get("/v1/devices", &token).send().await.expect("send").json().await.expect("json");
+    let listed =
+        list["devices"].as_array().expect("devices").iter().find(|d| d["id"] == "a4").expect("a4 listed").clone();
     assert_eq!(listed["status"]["state"], "offline");
 
-    let body =
-        json!({"device": "a4", "idempotency_key": "while-unplugged", "pdf": b64(&tiny_pdf())});
-    let submitted = agent
-        .post("/v1/prints", &token, &body)
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(
-        submitted.status(),
-        202,
-        "a job is accepted while the printer is away"
-    );
-    let id = submitted.json::<Value>().await.expect("json")["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    let waiting = agent
-        .wait_for(&format!("/v1/prints/{id}"), &token, |j| {
-            j["state"] == "waiting"
-        })
-        .await;
+    let body = json!({"device": "a4", "idempotency_key": "while-unplugged", "pdf": b64(&tiny_pdf())});
+    let submitted = agent.post("/v1/prints", &token, &body).send().await.expect("send");
+    assert_eq!(submitted.status(), 202, "a job is accepted while the printer is away");
+    let id = submitted.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_string();
+    let waiting = agent.wait_for(&format!("/v1/prints/{id}"), &token, |j| j["state"] == "waiting").await;
     assert_eq!(waiting["reason"], "not_found");
     assert!(agent.sim.printed("a4").is_empty());
     assert_eq!(
@@ -208,17 +115,11 @@ async fn an_unplugged_printer_keeps_the_job_waiting_and_prints_it_when_back() {
 
     agent.sim.set_present("a4", true);
     wait_for_device(&agent, &token, "a4", |s| s["state"] == "ready").await;
-    agent
-        .wait_for(&format!("/v1/prints/{id}"), &token, |j| {
-            j["state"] == "printed"
-        })
-        .await;
+    agent.wait_for(&format!("/v1/prints/{id}"), &token, |j| j["state"] == "printed").await;
     let printed = agent.sim.printed("a4");
     assert_eq!(printed.len(), 1, "printed exactly once");
     assert_eq!(std::fs::read(&printed[0].path).expect("kept"), tiny_pdf());
-    assert!(
-        crate::harness::folder_names(&agent.data_dir.path().join("spool")).is_empty(),
-        "spool not cleaned"
-    );
+    // The document leaves the spool once printed.
+    agent.wait_for_empty_spool().await;
     agent.stop().await;
 }

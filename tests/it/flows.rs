@@ -9,7 +9,11 @@ use crate::harness::{error_code, tiny_pdf, TestAgent};
 async fn scan_a_batch_assemble_the_pdf_and_print_it() {
     let agent = TestAgent::start().await;
     let token = agent.clerk_token();
-    let started = agent.post("/v1/scans", &token, &json!({"device": "scanner", "source": "adf", "dpi": 100})).send().await.expect("send");
+    let started = agent
+        .post("/v1/scans", &token, &json!({"device": "scanner", "source": "adf", "dpi": 100}))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(started.status(), 202);
     let scan: serde_json::Value = started.json().await.expect("json");
     let id = scan["id"].as_str().expect("id").to_string();
@@ -17,7 +21,8 @@ async fn scan_a_batch_assemble_the_pdf_and_print_it() {
     assert_eq!(done["pages"].as_array().expect("pages").len(), 4, "{done}");
     let page = agent.get(&format!("/v1/scans/{id}/pages/1"), &token).send().await.expect("page");
     assert_eq!(page.headers()["content-type"], "image/jpeg");
-    let pdf = agent.get(&format!("/v1/scans/{id}/document"), &token).send().await.expect("doc").bytes().await.expect("bytes");
+    let pdf =
+        agent.get(&format!("/v1/scans/{id}/document"), &token).send().await.expect("doc").bytes().await.expect("bytes");
     assert!(pdf.starts_with(b"%PDF-"));
     let printed = agent
         .post(
@@ -48,16 +53,22 @@ async fn same_idempotency_key_prints_once() {
     let agent = TestAgent::start().await;
     let token = agent.clerk_token();
     let body = json!({"device": "a4", "idempotency_key": "k", "pdf": base64::engine::general_purpose::STANDARD.encode(tiny_pdf())});
-    let first: serde_json::Value = agent.post("/v1/prints", &token, &body).send().await.expect("send").json().await.expect("json");
+    let first: serde_json::Value =
+        agent.post("/v1/prints", &token, &body).send().await.expect("send").json().await.expect("json");
     let second = agent.post("/v1/prints", &token, &body).send().await.expect("send");
     assert_eq!(second.status(), 200);
     let second: serde_json::Value = second.json().await.expect("json");
     assert_eq!(first["id"], second["id"]);
-    agent.wait_for(&format!("/v1/prints/{}", first["id"].as_str().expect("id")), &token, |j| j["state"] == "printed").await;
+    agent
+        .wait_for(&format!("/v1/prints/{}", first["id"].as_str().expect("id")), &token, |j| j["state"] == "printed")
+        .await;
     assert_eq!(agent.sim.printed("a4").len(), 1);
     // The same key with another document is a conflict, and nothing more is printed.
     let other = json!({"device": "a4", "idempotency_key": "k", "pdf": base64::engine::general_purpose::STANDARD.encode([tiny_pdf(), b"%%EOF".to_vec()].concat())});
-    assert_eq!(error_code(agent.post("/v1/prints", &token, &other).send().await.expect("send")).await, (409, "idempotency_conflict".into()));
+    assert_eq!(
+        error_code(agent.post("/v1/prints", &token, &other).send().await.expect("send")).await,
+        (409, "idempotency_conflict".into())
+    );
     assert_eq!(agent.sim.printed("a4").len(), 1);
     agent.stop().await;
 }

@@ -106,10 +106,16 @@ impl TestAgent {
     }
 
     /// Polls a JSON resource until `done` holds (at most 20 s).
-    pub async fn wait_for(&self, path: &str, token: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    pub async fn wait_for(
+        &self,
+        path: &str,
+        token: &str,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let value: serde_json::Value = self.get(path, token).send().await.expect("send").json().await.expect("json");
+            let value: serde_json::Value =
+                self.get(path, token).send().await.expect("send").json().await.expect("json");
             if done(&value) {
                 return value;
             }
@@ -145,8 +151,7 @@ pub fn tiny_pdf() -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 
 /// A WebSocket to the agent's event stream.
-pub type EventSocket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type EventSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Every place a request could leave a trace: tokens, scan folders, spooled and printed documents,
 /// pairing requests waiting for a code.
@@ -162,10 +167,7 @@ pub struct SideEffects {
 /// Names of the entries of a folder, sorted (empty when it does not exist).
 pub fn folder_names(path: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = match std::fs::read_dir(path) {
-        Ok(entries) => entries
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect(),
+        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
         Err(_) => Vec::new(),
     };
     names.sort();
@@ -184,36 +186,22 @@ impl RawResponse {
     pub fn parse(text: &str) -> RawResponse {
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
         let mut lines = head.split("\r\n");
-        let status = lines
-            .next()
-            .and_then(|line| line.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let status = lines.next().and_then(|line| line.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
         let headers = lines
             .filter_map(|line| line.split_once(':'))
             .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
             .collect();
-        RawResponse {
-            status,
-            headers,
-            body: body.to_string(),
-        }
+        RawResponse { status, headers, body: body.to_string() }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The `error.code` of a JSON error body.
     pub fn code(&self) -> String {
         let body: serde_json::Value = serde_json::from_str(&self.body).unwrap_or_default();
-        body["error"]["code"]
-            .as_str()
-            .unwrap_or("<no code>")
-            .to_string()
+        body["error"]["code"].as_str().unwrap_or("<no code>").to_string()
     }
 }
 
@@ -225,9 +213,7 @@ impl TestAgent {
 
     /// A request with the web app's Origin and no token.
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        TestAgent::client()
-            .request(method, self.url(path))
-            .header("Origin", APP_ORIGIN)
+        TestAgent::client().request(method, self.url(path)).header("Origin", APP_ORIGIN)
     }
 
     /// Sends a raw request and parses the response.
@@ -237,11 +223,8 @@ impl TestAgent {
 
     /// The audit log's lines, parsed.
     pub fn audit_lines(&self) -> Vec<serde_json::Value> {
-        let text =
-            std::fs::read_to_string(self.data_dir.path().join("audit.log")).unwrap_or_default();
-        text.lines()
-            .map(|line| serde_json::from_str(line).expect("audit lines are JSON"))
-            .collect()
+        let text = std::fs::read_to_string(self.data_dir.path().join("audit.log")).unwrap_or_default();
+        text.lines().map(|line| serde_json::from_str(line).expect("audit lines are JSON")).collect()
     }
 
     /// The raw audit log text.
@@ -251,10 +234,7 @@ impl TestAgent {
 
     /// Waits (at most 10 s) until an audit line satisfies `wanted`; returns every line so far.
     /// Lines are written in order, so every record made before the wanted one is in the result.
-    pub async fn audit_until(
-        &self,
-        wanted: impl Fn(&serde_json::Value) -> bool,
-    ) -> Vec<serde_json::Value> {
+    pub async fn audit_until(&self, wanted: impl Fn(&serde_json::Value) -> bool) -> Vec<serde_json::Value> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let lines = self.audit_lines();
@@ -272,19 +252,9 @@ impl TestAgent {
 
     /// Codes shown on the agent's own pairing page (what a clerk would read).
     pub async fn pairing_codes(&self) -> Vec<String> {
-        let page = TestAgent::client()
-            .get(self.url("/pair"))
-            .send()
-            .await
-            .expect("pair page")
-            .text()
-            .await
-            .expect("text");
-        page.split("data-code=\"")
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next())
-            .map(str::to_string)
-            .collect()
+        let page =
+            TestAgent::client().get(self.url("/pair")).send().await.expect("pair page").text().await.expect("text");
+        page.split("data-code=\"").skip(1).filter_map(|rest| rest.split('"').next()).map(str::to_string).collect()
     }
 
     pub async fn side_effects(&self) -> SideEffects {
@@ -293,21 +263,14 @@ impl TestAgent {
             n_tokens: self.tokens.list().expect("token list").len(),
             scan_folders: folder_names(&dir.join("scans")),
             spool_files: folder_names(&dir.join("spool")),
-            n_printed: ["a4", "receipt", "ticket"]
-                .iter()
-                .map(|d| self.sim.printed(d).len())
-                .sum(),
+            n_printed: ["a4", "receipt", "ticket"].iter().map(|d| self.sim.printed(d).len()).sum(),
             pending_pairings: self.pairing_codes().await,
         }
     }
 
     /// A single-use WebSocket ticket for `token`.
     pub async fn ticket(&self, token: &str) -> String {
-        let response = self
-            .post("/v1/events/ticket", token, &serde_json::json!({}))
-            .send()
-            .await
-            .expect("ticket");
+        let response = self.post("/v1/events/ticket", token, &serde_json::json!({})).send().await.expect("ticket");
         assert_eq!(response.status(), 200, "ticket request refused");
         let body: serde_json::Value = response.json().await.expect("json");
         body["ticket"].as_str().expect("ticket field").to_string()
@@ -315,20 +278,12 @@ impl TestAgent {
 
     /// Opens `GET /v1/events?{query}` with the given Origin. A refused upgrade gives the HTTP
     /// status and the error code of the body.
-    pub async fn open_events(
-        &self,
-        origin: Option<&str>,
-        query: &str,
-    ) -> Result<EventSocket, (u16, String)> {
+    pub async fn open_events(&self, origin: Option<&str>, query: &str) -> Result<EventSocket, (u16, String)> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         use tokio_tungstenite::tungstenite::Error;
-        let mut request = format!("ws://{}/v1/events?{query}", self.addr)
-            .into_client_request()
-            .expect("ws request");
+        let mut request = format!("ws://{}/v1/events?{query}", self.addr).into_client_request().expect("ws request");
         if let Some(origin) = origin {
-            request
-                .headers_mut()
-                .insert("origin", origin.parse().expect("origin header"));
+            request.headers_mut().insert("origin", origin.parse().expect("origin header"));
         }
         match tokio_tungstenite::connect_async(request).await {
             Ok((socket, response)) => {
@@ -336,18 +291,9 @@ impl TestAgent {
                 Ok(socket)
             }
             Err(Error::Http(response)) => {
-                let body: serde_json::Value = response
-                    .body()
-                    .as_deref()
-                    .and_then(|b| serde_json::from_slice(b).ok())
-                    .unwrap_or_default();
-                Err((
-                    response.status().as_u16(),
-                    body["error"]["code"]
-                        .as_str()
-                        .unwrap_or("<no code>")
-                        .to_string(),
-                ))
+                let body: serde_json::Value =
+                    response.body().as_deref().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+                Err((response.status().as_u16(), body["error"]["code"].as_str().unwrap_or("<no code>").to_string()))
             }
             Err(other) => panic!("WebSocket connect failed below HTTP: {other}"),
         }
@@ -404,10 +350,7 @@ pub async fn events_until(
 /// A valid PDF padded with a comment to at least `n_bytes`.
 pub fn padded_pdf(n_bytes: usize) -> Vec<u8> {
     let pdf = tiny_pdf();
-    let split = pdf
-        .windows(7)
-        .position(|w| w == b"trailer")
-        .expect("tiny_pdf has a trailer");
+    let split = pdf.windows(7).position(|w| w == b"trailer").expect("tiny_pdf has a trailer");
     let mut out = pdf[..split].to_vec();
     let padding = n_bytes.saturating_sub(pdf.len()).max(1);
     out.push(b'%');
@@ -430,11 +373,7 @@ impl TestAgent {
         let spool = self.data_dir.path().join("spool");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while !folder_names(&spool).is_empty() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "spool never emptied: {:?}",
-                folder_names(&spool)
-            );
+            assert!(tokio::time::Instant::now() < deadline, "spool never emptied: {:?}", folder_names(&spool));
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }

@@ -1,14 +1,15 @@
 //! The one integration-test binary. Each module drives a real agent bound to `127.0.0.1:0`.
 
-mod harness;
-mod cli;
-mod flows;
-mod security;
-mod browser;
-mod pairing;
-mod events;
 mod bad_input;
+mod browser;
+mod cli;
+mod events;
 mod faults;
-mod startup;
+mod flows;
+mod harness;
 mod limits;
+mod pairing;
+mod regressions;
+mod security;
+mod startup;
 mod tokens;

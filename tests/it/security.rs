@@ -15,16 +15,8 @@ fn scan_body() -> serde_json::Value {
 
 /// Asserts that `response` carries no CORS grant at all.
 fn assert_no_cors(headers: &reqwest::header::HeaderMap, case: &str) {
-    assert!(
-        headers.get("access-control-allow-origin").is_none(),
-        "{case}: ACAO on a refusal: {headers:?}"
-    );
-    assert!(
-        headers
-            .get("access-control-allow-private-network")
-            .is_none(),
-        "{case}: ACAPN on a refusal"
-    );
+    assert!(headers.get("access-control-allow-origin").is_none(), "{case}: ACAO on a refusal: {headers:?}");
+    assert!(headers.get("access-control-allow-private-network").is_none(), "{case}: ACAPN on a refusal");
 }
 
 #[tokio::test]
@@ -32,18 +24,10 @@ async fn host_allow_list_is_exact_on_api_routes_and_the_pair_page() {
     let agent = TestAgent::start().await;
     let token = agent.clerk_token();
     // A pending pairing, so the pair page has a code to leak.
-    let started = agent
-        .request(Method::POST, "/v1/pairing/start")
-        .json(&json!({"label": "quầy 3"}))
-        .send()
-        .await
-        .expect("start");
+    let started =
+        agent.request(Method::POST, "/v1/pairing/start").json(&json!({"label": "quầy 3"})).send().await.expect("start");
     assert_eq!(started.status(), 200);
-    let code = agent
-        .pairing_codes()
-        .await
-        .pop()
-        .expect("a code on the pair page");
+    let code = agent.pairing_codes().await.pop().expect("a code on the pair page");
     let before = agent.side_effects().await;
 
     let port = agent.addr.port();
@@ -61,11 +45,7 @@ async fn host_allow_list_is_exact_on_api_routes_and_the_pair_page() {
     let requests = [
         ("GET", "/v1/health", ""),
         ("GET", "/v1/devices", ""),
-        (
-            "POST",
-            "/v1/scans",
-            r#"{"device":"scanner","source":"adf","dpi":100}"#,
-        ),
+        ("POST", "/v1/scans", r#"{"device":"scanner","source":"adf","dpi":100}"#),
         ("POST", "/v1/pairing/start", r#"{"label":"rebinding"}"#),
         ("GET", "/pair", ""),
     ];
@@ -83,66 +63,30 @@ async fn host_allow_list_is_exact_on_api_routes_and_the_pair_page() {
             );
             let response = agent.raw_parsed(&request).await;
             let case = format!("{method} {path} with Host {host:?}");
-            assert_eq!(
-                (response.status, response.code().as_str()),
-                (403, "host_not_allowed"),
-                "{case}: {response:?}"
-            );
-            assert!(
-                response.header("access-control-allow-origin").is_none(),
-                "{case}: ACAO on a refusal"
-            );
-            assert_eq!(
-                response.header("x-content-type-options"),
-                Some("nosniff"),
-                "{case}"
-            );
-            assert!(
-                !response.body.contains(&code),
-                "{case}: the pairing code leaked"
-            );
+            assert_eq!((response.status, response.code().as_str()), (403, "host_not_allowed"), "{case}: {response:?}");
+            assert!(response.header("access-control-allow-origin").is_none(), "{case}: ACAO on a refusal");
+            assert_eq!(response.header("x-content-type-options"), Some("nosniff"), "{case}");
+            assert!(!response.body.contains(&code), "{case}: the pairing code leaked");
         }
     }
-    assert_eq!(
-        agent.side_effects().await,
-        before,
-        "a refused Host changed something"
-    );
+    assert_eq!(agent.side_effects().await, before, "a refused Host changed something");
 
     // The allowed names pass, and the pair page shows the code to them.
-    for host in [
-        format!("127.0.0.1:{port}"),
-        format!("localhost:{port}"),
-        format!("[::1]:{port}"),
-    ] {
-        let response = agent
-            .raw_parsed(&format!(
-                "GET /pair HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-            ))
-            .await;
+    for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")] {
+        let response =
+            agent.raw_parsed(&format!("GET /pair HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")).await;
         assert_eq!(response.status, 200, "{host}");
-        assert!(
-            response.body.contains(&code),
-            "{host}: the clerk must see the code"
-        );
-        let health = agent
-            .raw_parsed(&format!(
-                "GET /v1/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-            ))
-            .await;
+        assert!(response.body.contains(&code), "{host}: the clerk must see the code");
+        let health =
+            agent.raw_parsed(&format!("GET /v1/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")).await;
         assert_eq!(health.status, 200, "{host}");
     }
 
-    let lines = agent
-        .audit_until(|l| l["reason"] == "host_not_allowed" && l["path"] == "/v1/scans")
-        .await;
-    assert!(lines.iter().any(|l| l["decision"] == "deny"
-        && l["reason"] == "host_not_allowed"
-        && l["path"] == "/v1/devices"));
-    assert!(
-        !agent.audit_text().contains(&token),
-        "the audit log holds a token secret"
-    );
+    let lines = agent.audit_until(|l| l["reason"] == "host_not_allowed" && l["path"] == "/v1/scans").await;
+    assert!(lines
+        .iter()
+        .any(|l| l["decision"] == "deny" && l["reason"] == "host_not_allowed" && l["path"] == "/v1/devices"));
+    assert!(!agent.audit_text().contains(&token), "the audit log holds a token secret");
     agent.stop().await;
 }
 
@@ -171,16 +115,12 @@ async fn origin_allow_list_is_exact_on_http() {
     let token = agent.clerk_token();
     let before = agent.side_effects().await;
 
-    let mut cases: Vec<(Option<&str>, u16, &str)> = LOOK_ALIKES
-        .iter()
-        .map(|o| (Some(*o), 403, "origin_not_allowed"))
-        .collect();
+    let mut cases: Vec<(Option<&str>, u16, &str)> =
+        LOOK_ALIKES.iter().map(|o| (Some(*o), 403, "origin_not_allowed")).collect();
     cases.push((None, 403, "origin_required"));
     for (origin, status, code) in cases {
         let send = |method: Method, path: &str| {
-            let mut request = TestAgent::client()
-                .request(method.clone(), agent.url(path))
-                .bearer_auth(&token);
+            let mut request = TestAgent::client().request(method.clone(), agent.url(path)).bearer_auth(&token);
             if let Some(origin) = origin {
                 request = request.header("Origin", origin);
             }
@@ -198,11 +138,7 @@ async fn origin_allow_list_is_exact_on_http() {
             let case = format!("{method} {path} with Origin {origin:?}");
             let response = send(method, path).send().await.expect("send");
             assert_no_cors(response.headers(), &case);
-            assert_eq!(
-                error_code(response).await,
-                (status, code.to_string()),
-                "{case}"
-            );
+            assert_eq!(error_code(response).await, (status, code.to_string()), "{case}");
         }
         // Health works with no Origin (liveness probes) but never for a foreign page.
         let health = send(Method::GET, "/v1/health").send().await.expect("send");
@@ -210,34 +146,21 @@ async fn origin_allow_list_is_exact_on_http() {
         assert_no_cors(health.headers(), &case);
         match origin {
             None => assert_eq!(health.status(), 200, "{case}"),
-            Some(_) => assert_eq!(
-                error_code(health).await,
-                (403, "origin_not_allowed".into()),
-                "{case}"
-            ),
+            Some(_) => assert_eq!(error_code(health).await, (403, "origin_not_allowed".into()), "{case}"),
         }
     }
-    assert_eq!(
-        agent.side_effects().await,
-        before,
-        "a refused Origin changed something"
-    );
+    assert_eq!(agent.side_effects().await, before, "a refused Origin changed something");
 
     // The exact origin passes, and is echoed exactly (never `*`).
     let ok = agent.get("/v1/devices", &token).send().await.expect("send");
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.headers()["access-control-allow-origin"], APP_ORIGIN);
 
-    let lines = agent
-        .audit_until(|l| l["reason"] == "origin_required")
-        .await;
-    assert!(lines.iter().any(|l| l["decision"] == "deny"
-        && l["reason"] == "origin_not_allowed"
-        && l["origin"] == "null"));
-    assert!(
-        !agent.audit_text().contains(&token),
-        "the audit log holds a token secret"
-    );
+    let lines = agent.audit_until(|l| l["reason"] == "origin_required").await;
+    assert!(lines
+        .iter()
+        .any(|l| l["decision"] == "deny" && l["reason"] == "origin_not_allowed" && l["origin"] == "null"));
+    assert!(!agent.audit_text().contains(&token), "the audit log holds a token secret");
     agent.stop().await;
 }
 
@@ -258,38 +181,22 @@ async fn writes_must_be_json_so_cross_site_forms_need_a_preflight() {
         ("/v1/scans", Some("text/json")),
         ("/v1/scans", Some("application/pdf")),
         ("/v1/pairing/start", Some("text/plain")),
-        (
-            "/v1/pairing/complete",
-            Some("application/x-www-form-urlencoded"),
-        ),
+        ("/v1/pairing/complete", Some("application/x-www-form-urlencoded")),
         ("/v1/events/ticket", Some("text/plain")),
         ("/v1/prints", Some("text/plain")),
         ("/v1/prints", None),
     ];
     for (path, content_type) in cases {
-        let mut request = agent
-            .request(Method::POST, path)
-            .bearer_auth(&token)
-            .body(json_text.clone());
+        let mut request = agent.request(Method::POST, path).bearer_auth(&token).body(json_text.clone());
         if let Some(content_type) = content_type {
             request = request.header("Content-Type", *content_type);
         }
         let response = request.send().await.expect("send");
         let case = format!("POST {path} as {content_type:?}");
-        assert_eq!(
-            error_code(response).await,
-            (415, "unsupported_media_type".into()),
-            "{case}"
-        );
+        assert_eq!(error_code(response).await, (415, "unsupported_media_type".into()), "{case}");
     }
-    assert_eq!(
-        agent.side_effects().await,
-        before,
-        "a non-JSON write changed something"
-    );
-    agent
-        .audit_until(|l| l["reason"] == "unsupported_media_type" && l["path"] == "/v1/prints")
-        .await;
+    assert_eq!(agent.side_effects().await, before, "a non-JSON write changed something");
+    agent.audit_until(|l| l["reason"] == "unsupported_media_type" && l["path"] == "/v1/prints").await;
 
     // A raw PDF body is the one exception, on /v1/prints only, and needs its two query parameters.
     let raw = |query: &str| {
@@ -299,28 +206,15 @@ async fn writes_must_be_json_so_cross_site_forms_need_a_preflight() {
             .header("Content-Type", "application/pdf")
             .body(tiny_pdf())
     };
-    assert_eq!(
-        error_code(raw("").send().await.expect("send")).await,
-        (400, "invalid_request".into())
-    );
+    assert_eq!(error_code(raw("").send().await.expect("send")).await, (400, "invalid_request".into()));
     assert_eq!(agent.side_effects().await, before);
-    let printed = raw("?device=a4&idempotency_key=raw-1")
-        .send()
-        .await
-        .expect("send");
+    let printed = raw("?device=a4&idempotency_key=raw-1").send().await.expect("send");
     assert_eq!(printed.status(), 202);
     let job: serde_json::Value = printed.json().await.expect("json");
     agent
-        .wait_for(
-            &format!("/v1/prints/{}", job["id"].as_str().expect("id")),
-            &token,
-            |j| j["state"] == "printed",
-        )
+        .wait_for(&format!("/v1/prints/{}", job["id"].as_str().expect("id")), &token, |j| j["state"] == "printed")
         .await;
-    assert_eq!(
-        std::fs::read(&agent.sim.printed("a4")[0].path).expect("kept"),
-        tiny_pdf()
-    );
+    assert_eq!(std::fs::read(&agent.sim.printed("a4")[0].path).expect("kept"), tiny_pdf());
     agent.stop().await;
 }
 
@@ -332,10 +226,7 @@ async fn preflight_is_answered_only_for_allowed_origins() {
         let mut request = TestAgent::client()
             .request(Method::OPTIONS, agent.url("/v1/scans"))
             .header("Access-Control-Request-Method", "POST")
-            .header(
-                "Access-Control-Request-Headers",
-                "authorization, content-type",
-            );
+            .header("Access-Control-Request-Headers", "authorization, content-type");
         if let Some(origin) = origin {
             request = request.header("Origin", origin);
         }
@@ -349,81 +240,37 @@ async fn preflight_is_answered_only_for_allowed_origins() {
     assert_eq!(plain.status(), 204);
     let headers = plain.headers();
     assert_eq!(headers["access-control-allow-origin"], APP_ORIGIN);
-    let methods = headers["access-control-allow-methods"]
-        .to_str()
-        .expect("ascii")
-        .to_ascii_uppercase();
-    assert!(
-        ["GET", "POST", "DELETE"]
-            .iter()
-            .all(|m| methods.contains(m)),
-        "{methods}"
-    );
-    let allowed = headers["access-control-allow-headers"]
-        .to_str()
-        .expect("ascii")
-        .to_ascii_lowercase();
-    assert!(
-        allowed.contains("authorization") && allowed.contains("content-type"),
-        "{allowed}"
-    );
-    assert!(headers.get_all("vary").iter().any(|v| v
-        .to_str()
-        .is_ok_and(|v| v.to_ascii_lowercase().contains("origin"))));
-    assert!(
-        headers
-            .get("access-control-allow-private-network")
-            .is_none(),
-        "PNA granted without being asked"
-    );
-    assert!(
-        headers.get("access-control-allow-credentials").is_none(),
-        "the API uses bearer tokens, not cookies"
-    );
+    let methods = headers["access-control-allow-methods"].to_str().expect("ascii").to_ascii_uppercase();
+    assert!(["GET", "POST", "DELETE"].iter().all(|m| methods.contains(m)), "{methods}");
+    let allowed = headers["access-control-allow-headers"].to_str().expect("ascii").to_ascii_lowercase();
+    assert!(allowed.contains("authorization") && allowed.contains("content-type"), "{allowed}");
+    assert!(headers
+        .get_all("vary")
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("origin"))));
+    assert!(headers.get("access-control-allow-private-network").is_none(), "PNA granted without being asked");
+    assert!(headers.get("access-control-allow-credentials").is_none(), "the API uses bearer tokens, not cookies");
 
-    let asked = preflight(Some(APP_ORIGIN), Some("true"))
-        .await
-        .expect("send");
+    let asked = preflight(Some(APP_ORIGIN), Some("true")).await.expect("send");
     assert_eq!(asked.status(), 204);
-    assert_eq!(
-        asked.headers()["access-control-allow-private-network"],
-        "true"
-    );
+    assert_eq!(asked.headers()["access-control-allow-private-network"], "true");
     assert_eq!(asked.headers()["access-control-allow-origin"], APP_ORIGIN);
-    let not_true = preflight(Some(APP_ORIGIN), Some("false"))
-        .await
-        .expect("send");
-    assert!(not_true
-        .headers()
-        .get("access-control-allow-private-network")
-        .is_none());
+    let not_true = preflight(Some(APP_ORIGIN), Some("false")).await.expect("send");
+    assert!(not_true.headers().get("access-control-allow-private-network").is_none());
 
     for (origin, code) in [
         (Some("https://evil.example"), "origin_not_allowed"),
-        (
-            Some("https://motcua.example.gov.vn.evil.com"),
-            "origin_not_allowed",
-        ),
+        (Some("https://motcua.example.gov.vn.evil.com"), "origin_not_allowed"),
         (Some("null"), "origin_not_allowed"),
         (None, "origin_required"),
     ] {
         let response = preflight(origin, Some("true")).await.expect("send");
         let case = format!("preflight from {origin:?}");
         assert_no_cors(response.headers(), &case);
-        assert_eq!(
-            error_code(response).await,
-            (403, code.to_string()),
-            "{case}"
-        );
+        assert_eq!(error_code(response).await, (403, code.to_string()), "{case}");
     }
-    assert_eq!(
-        agent.side_effects().await,
-        before,
-        "a preflight started something"
-    );
-    agent
-        .audit_until(|l| l["reason"] == "origin_not_allowed" && l["method"] == "OPTIONS")
-        .await;
+    assert_eq!(agent.side_effects().await, before, "a preflight started something");
+    agent.audit_until(|l| l["reason"] == "origin_not_allowed" && l["method"] == "OPTIONS").await;
     agent.stop().await;
 }
 
@@ -431,75 +278,29 @@ async fn preflight_is_answered_only_for_allowed_origins() {
 async fn every_api_response_says_nosniff_and_no_store() {
     let agent = TestAgent::start().await;
     let token = agent.clerk_token();
-    let started = agent
-        .post("/v1/scans", &token, &scan_body())
-        .send()
-        .await
-        .expect("send");
+    let started = agent.post("/v1/scans", &token, &scan_body()).send().await.expect("send");
     let scan: serde_json::Value = started.json().await.expect("json");
     let id = scan["id"].as_str().expect("id").to_string();
-    agent
-        .wait_for(&format!("/v1/scans/{id}"), &token, |s| {
-            s["state"] == "completed"
-        })
-        .await;
+    agent.wait_for(&format!("/v1/scans/{id}"), &token, |s| s["state"] == "completed").await;
 
     let client = TestAgent::client();
-    let foreign = |method: Method, path: &str| {
-        client
-            .request(method, agent.url(path))
-            .header("Origin", "https://evil.example")
-    };
+    let foreign =
+        |method: Method, path: &str| client.request(method, agent.url(path)).header("Origin", "https://evil.example");
     let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
         ("health", client.get(agent.url("/v1/health")), 200),
-        (
-            "openapi",
-            agent.request(Method::GET, "/v1/openapi.json"),
-            200,
-        ),
+        ("openapi", agent.request(Method::GET, "/v1/openapi.json"), 200),
         ("devices", agent.get("/v1/devices", &token), 200),
         ("scan", agent.get(&format!("/v1/scans/{id}"), &token), 200),
-        (
-            "page image",
-            agent.get(&format!("/v1/scans/{id}/pages/1"), &token),
-            200,
-        ),
-        (
-            "document",
-            agent.get(&format!("/v1/scans/{id}/document"), &token),
-            200,
-        ),
-        (
-            "preflight",
-            agent
-                .request(Method::OPTIONS, "/v1/scans")
-                .header("Access-Control-Request-Method", "POST"),
-            204,
-        ),
+        ("page image", agent.get(&format!("/v1/scans/{id}/pages/1"), &token), 200),
+        ("document", agent.get(&format!("/v1/scans/{id}/document"), &token), 200),
+        ("preflight", agent.request(Method::OPTIONS, "/v1/scans").header("Access-Control-Request-Method", "POST"), 204),
         ("foreign origin", foreign(Method::GET, "/v1/devices"), 403),
-        (
-            "foreign preflight",
-            foreign(Method::OPTIONS, "/v1/scans"),
-            403,
-        ),
+        ("foreign preflight", foreign(Method::OPTIONS, "/v1/scans"), 403),
         ("no origin", client.get(agent.url("/v1/devices")), 403),
         ("no token", agent.request(Method::GET, "/v1/devices"), 401),
         ("unknown route", agent.get("/v1/nope", &token), 404),
-        (
-            "wrong method",
-            agent
-                .request(Method::DELETE, "/v1/scans")
-                .bearer_auth(&token),
-            405,
-        ),
-        (
-            "not json",
-            agent
-                .request(Method::POST, "/v1/scans")
-                .bearer_auth(&token)
-                .body("x"),
-            415,
-        ),
+        ("wrong method", agent.request(Method::DELETE, "/v1/scans").bearer_auth(&token), 405),
+        ("not json", agent.request(Method::POST, "/v1/scans").bearer_auth(&token).body("x"), 415),
         (
             "bad json",
             agent
@@ -509,15 +310,7 @@ async fn every_api_response_says_nosniff_and_no_store() {
                 .body("{"),
             400,
         ),
-        (
-            "too large",
-            agent.post(
-                "/v1/scans",
-                &token,
-                &json!({"device": "x".repeat(70 * 1024)}),
-            ),
-            413,
-        ),
+        ("too large", agent.post("/v1/scans", &token, &json!({"device": "x".repeat(70 * 1024)})), 413),
         ("unknown device", agent.get("/v1/devices/nope", &token), 404),
         ("pair page", client.get(agent.url("/pair")), 200),
     ];
@@ -525,33 +318,15 @@ async fn every_api_response_says_nosniff_and_no_store() {
         let response = request.send().await.expect("send");
         assert_eq!(response.status(), status, "{case}");
         let headers = response.headers();
-        assert_eq!(
-            headers.get("x-content-type-options").map(|v| v.as_bytes()),
-            Some(&b"nosniff"[..]),
-            "{case}"
-        );
-        assert_eq!(
-            headers.get("cache-control").map(|v| v.as_bytes()),
-            Some(&b"no-store"[..]),
-            "{case}"
-        );
-        assert!(
-            headers
-                .get("access-control-allow-origin")
-                .is_none_or(|v| v != "*"),
-            "{case}: wildcard CORS"
-        );
+        assert_eq!(headers.get("x-content-type-options").map(|v| v.as_bytes()), Some(&b"nosniff"[..]), "{case}");
+        assert_eq!(headers.get("cache-control").map(|v| v.as_bytes()), Some(&b"no-store"[..]), "{case}");
+        assert!(headers.get("access-control-allow-origin").is_none_or(|v| v != "*"), "{case}: wildcard CORS");
     }
     // A refused Host too (raw, since a client library fills Host in).
-    let refused = agent
-        .raw_parsed("GET /v1/devices HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
-        .await;
+    let refused = agent.raw_parsed("GET /v1/devices HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n").await;
     assert_eq!(refused.status, 403);
     assert_eq!(
-        (
-            refused.header("x-content-type-options"),
-            refused.header("cache-control")
-        ),
+        (refused.header("x-content-type-options"), refused.header("cache-control")),
         (Some("nosniff"), Some("no-store"))
     );
     agent.stop().await;

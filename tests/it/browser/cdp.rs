@@ -33,8 +33,7 @@ pub struct Chromium {
 
 impl Chromium {
     pub async fn launch() -> Chromium {
-        let binary = std::env::var_os("CHROMIUM")
-            .map_or_else(|| PathBuf::from(DEFAULT_CHROMIUM), PathBuf::from);
+        let binary = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from(DEFAULT_CHROMIUM), PathBuf::from);
         assert!(
             binary.exists(),
             "Chromium is not installed at {}: the browser tests drive Debian's headless Chromium. \
@@ -67,12 +66,7 @@ impl Chromium {
             .stderr(log_file)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let mut chromium = Chromium {
-            child,
-            port: 0,
-            log,
-            _dir: dir,
-        };
+        let mut chromium = Chromium { child, port: 0, log, _dir: dir };
         chromium.port = chromium.wait_for_port(&profile).await;
         chromium
     }
@@ -82,21 +76,14 @@ impl Chromium {
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
         loop {
             if let Ok(text) = std::fs::read_to_string(profile.join("DevToolsActivePort")) {
-                if let Some(port) = text
-                    .lines()
-                    .next()
-                    .and_then(|l| l.trim().parse::<u16>().ok())
-                {
+                if let Some(port) = text.lines().next().and_then(|l| l.trim().parse::<u16>().ok()) {
                     if text.lines().count() >= 2 {
                         return port;
                     }
                 }
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "Chromium exited at start-up ({status}); its log:\n{}",
-                    self.log_tail()
-                );
+                panic!("Chromium exited at start-up ({status}); its log:\n{}", self.log_tail());
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
@@ -165,38 +152,24 @@ fn console_line(event: &Value) -> Option<String> {
             let args: Vec<String> = params["args"]
                 .as_array()?
                 .iter()
-                .map(|a| {
-                    a["value"]
-                        .as_str()
-                        .map_or_else(|| a["description"].to_string(), str::to_string)
-                })
+                .map(|a| a["value"].as_str().map_or_else(|| a["description"].to_string(), str::to_string))
                 .collect();
-            Some(format!(
-                "console.{}: {}",
-                params["type"].as_str().unwrap_or("log"),
-                args.join(" ")
-            ))
+            Some(format!("console.{}: {}", params["type"].as_str().unwrap_or("log"), args.join(" ")))
         }
         "Runtime.exceptionThrown" => {
             let details = &params["exceptionDetails"];
-            Some(format!(
-                "uncaught: {} {}",
-                details["text"], details["exception"]["description"]
-            ))
+            Some(format!("uncaught: {} {}", details["text"], details["exception"]["description"]))
         }
-        "Log.entryAdded" => Some(format!(
-            "{}: {} {}",
-            params["entry"]["level"], params["entry"]["text"], params["entry"]["url"]
-        )),
+        "Log.entryAdded" => {
+            Some(format!("{}: {} {}", params["entry"]["level"], params["entry"]["text"], params["entry"]["url"]))
+        }
         _ => None,
     }
 }
 
 impl Page {
     async fn connect(url: &str) -> Page {
-        let (socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("connect to the page's DevTools socket");
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("connect to the page's DevTools socket");
         let (sink, mut stream) = socket.split();
         let pending: Pending = Arc::default();
         let console: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -221,13 +194,7 @@ impl Page {
                 }
             }
         });
-        let page = Page {
-            sink: tokio::sync::Mutex::new(sink),
-            pending,
-            next_id: AtomicU64::new(1),
-            console,
-            reader,
-        };
+        let page = Page { sink: tokio::sync::Mutex::new(sink), pending, next_id: AtomicU64::new(1), console, reader };
         for domain in ["Page.enable", "Runtime.enable", "Log.enable"] {
             page.call(domain, json!({})).await;
         }
@@ -240,12 +207,7 @@ impl Page {
         let (reply, answer) = oneshot::channel();
         self.pending.lock().expect("pending lock").insert(id, reply);
         let request = json!({ "id": id, "method": method, "params": params }).to_string();
-        self.sink
-            .lock()
-            .await
-            .send(Message::text(request))
-            .await
-            .expect("send to DevTools");
+        self.sink.lock().await.send(Message::text(request)).await.expect("send to DevTools");
         let response = tokio::time::timeout(CALL_TIMEOUT, answer)
             .await
             .unwrap_or_else(|_| panic!("DevTools did not answer {method} within {CALL_TIMEOUT:?}"))
@@ -324,11 +286,7 @@ impl Page {
 
     /// Runs `source` in every document this page loads, before the page's own scripts.
     pub async fn add_init_script(&self, source: &str) {
-        self.call(
-            "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": source }),
-        )
-        .await;
+        self.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": source })).await;
     }
 
     /// Types text into the focused element, as a keyboard would.
@@ -338,9 +296,7 @@ impl Page {
 
     /// A PNG of the whole page.
     pub async fn screenshot(&self) -> Vec<u8> {
-        let size = self
-            .eval("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
-            .await;
+        let size = self.eval("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]").await;
         let clip = json!({
             "x": 0, "y": 0,
             "width": size[0].as_f64().unwrap_or(1280.0),
@@ -348,10 +304,7 @@ impl Page {
             "scale": 1,
         });
         let shot = self
-            .call(
-                "Page.captureScreenshot",
-                json!({ "format": "png", "captureBeyondViewport": true, "clip": clip }),
-            )
+            .call("Page.captureScreenshot", json!({ "format": "png", "captureBeyondViewport": true, "clip": clip }))
             .await;
         base64::engine::general_purpose::STANDARD
             .decode(shot["data"].as_str().expect("screenshot data"))
