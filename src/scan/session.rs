@@ -502,11 +502,15 @@ impl ScanService {
         expired.len()
     }
 
-    /// Runs [`ScanService::sweep`] every minute until the service is dropped.
+    /// Runs [`ScanService::sweep`] every minute (or every TTL, if shorter) until the service is dropped.
     pub fn spawn_sweeper(&self) {
         let weak = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            // Every minute, or more often when the time-to-live is shorter (tests use a short one).
+            let every = weak.upgrade().map_or(Duration::from_secs(60), |inner| {
+                inner.ttl.clamp(Duration::from_millis(100), Duration::from_secs(60))
+            });
+            let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
                 let Some(inner) = weak.upgrade() else { break };
