@@ -128,16 +128,17 @@ impl Agent {
         let prints =
             PrintService::start(store.clone(), devices.clone(), events.clone(), station.data_dir.join("spool"))?;
 
+        // The agent is reached at the address it is bound to (`127.0.0.1:7420`, `[::1]:7420`,
+        // `127.0.0.2:…`) or as `localhost`; nothing else is its own origin or an acceptable Host.
         let port = local.port();
-        let self_origin = format!("http://127.0.0.1:{port}");
-        let self_origins = [self_origin.clone(), format!("http://localhost:{port}"), format!("http://[::1]:{port}")];
+        let self_origin = format!("http://{local}");
+        let self_origins = [self_origin.clone(), format!("http://localhost:{port}")];
         let mut allowed_origins: HashSet<String> = station.allowed_origins.iter().cloned().collect();
         let self_origin_allowed = options.demo || self_origins.iter().any(|o| allowed_origins.contains(o));
-        if options.demo {
+        if self_origin_allowed {
             allowed_origins.extend(self_origins.iter().cloned());
         }
-        let allowed_hosts =
-            [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")].into_iter().collect();
+        let allowed_hosts = [local.to_string(), format!("localhost:{port}")].into_iter().collect();
         let state = AppState {
             inner: Arc::new(AppInner {
                 station_name: station.name.clone(),
@@ -145,6 +146,7 @@ impl Agent {
                 allowed_hosts,
                 self_origin,
                 self_origin_allowed,
+                own_origins: self_origins.into_iter().collect(),
                 tokens,
                 pairings: Pairings::new(),
                 tickets: Tickets::new(),

@@ -54,6 +54,9 @@ pub struct AppInner {
     pub self_origin: String,
     /// Whether the agent's own pages may call the API (demo mode, or listed in allowed_origins).
     pub self_origin_allowed: bool,
+    /// The agent's own origins (`http://<bound address>`, `http://localhost:PORT`): its pages
+    /// may load their own files whatever `self_origin_allowed` says.
+    pub own_origins: HashSet<String>,
     pub tokens: Tokens,
     pub pairings: Pairings,
     pub tickets: Tickets,

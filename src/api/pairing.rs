@@ -28,6 +28,10 @@ fn pairing_error(error: PairingError) -> ApiError {
             format!("wrong or expired code; {remaining} attempts left before a 5-minute lockout"),
         )
         .hint("read the code on the agent's pairing page on this PC"),
+        PairingError::AlreadyCompleted => {
+            ApiError::new(StatusCode::CONFLICT, ErrorCode::PairingFailed, "this pairing request was already completed")
+                .hint("the token was returned by the first call; if it was lost, start pairing again")
+        }
     }
 }
 
@@ -51,7 +55,7 @@ pub async fn start(
     if scopes.is_empty() {
         return Err(ApiError::bad_request(ErrorCode::InvalidRequest, "ask for at least one scope"));
     }
-    let label: String = request.label.unwrap_or_default().chars().filter(|c| !c.is_control()).take(80).collect();
+    let label = crate::auth::clean_label(&request.label.unwrap_or_default());
     let started = app.inner.pairings.start(&origin, &label, scopes).map_err(pairing_error)?;
     Ok(Json(PairingStartResponse {
         pairing_id: started.id,

@@ -36,6 +36,8 @@ pub struct RequestOrigin(pub String);
 pub struct AuditSlot(pub Arc<Mutex<Option<String>>>);
 
 pub const ALLOWED_HEADERS: &str = "authorization, content-type";
+/// The JS client: the one page-side file other (allowed) origins may fetch with CORS.
+pub const PUBLIC_SCRIPT: &str = "/web/counter-agent.js";
 pub const ALLOWED_METHODS: &str = "GET, POST, DELETE";
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
@@ -101,8 +103,12 @@ pub async fn guard(State(app): State<AppState>, mut request: Request, next: Next
         response
     };
 
-    // 1. Host.
-    let host_ok = header_str(headers, header::HOST).is_some_and(|host| app.inner.allowed_hosts.contains(host));
+    // 1. Host: exactly one, allowed, and no other authority in an absolute-form request target.
+    let single = |name: header::HeaderName| headers.get_all(name).iter().count() <= 1;
+    let target_ok = request.uri().authority().is_none_or(|a| app.inner.allowed_hosts.contains(a.as_str()));
+    let host_ok = single(header::HOST)
+        && target_ok
+        && header_str(headers, header::HOST).is_some_and(|host| app.inner.allowed_hosts.contains(host));
     if !host_ok {
         return deny(
             ApiError::new(StatusCode::FORBIDDEN, ErrorCode::HostNotAllowed, "this Host is not served")
@@ -111,12 +117,21 @@ pub async fn guard(State(app): State<AppState>, mut request: Request, next: Next
         );
     }
 
-    // 2. Origin.
+    // 2. Origin (exactly one).
+    if !single(header::ORIGIN) {
+        return deny(
+            ApiError::new(StatusCode::FORBIDDEN, ErrorCode::OriginNotAllowed, "more than one Origin header"),
+            origin_header.as_deref(),
+        );
+    }
     let same_origin_fetch =
         header_str(headers, "sec-fetch-site".parse().expect("static header name")) == Some("same-origin");
     let origin = match origin_header.as_deref() {
         Some(origin) => {
-            if !app.origin_allowed(origin) {
+            // The agent's own pages load their module scripts with an Origin header; that is
+            // fine for pages even when the own origin may not call the API (not demo mode).
+            let own_page = !is_api && app.inner.own_origins.contains(origin);
+            if !own_page && !app.origin_allowed(origin) {
                 return deny(
                     ApiError::new(
                         StatusCode::FORBIDDEN,
@@ -143,7 +158,10 @@ pub async fn guard(State(app): State<AppState>, mut request: Request, next: Next
     // The agent's own pages are never for other sites: no CORS on them, and a cross-site fetch
     // (anything but a top-level navigation, e.g. the web app opening /pair in a new tab) is
     // refused, so the pairing code cannot be read or probed by the page that asks for it.
-    if !is_api {
+    // The one exception is the JS client, which allowed web apps may import from the agent so
+    // that client and agent always match; it holds no secret.
+    let public_script = path == PUBLIC_SCRIPT;
+    if !is_api && !public_script {
         let site = header_str(request.headers(), "sec-fetch-site".parse().expect("static header name"));
         let mode = header_str(request.headers(), "sec-fetch-mode".parse().expect("static header name"));
         let cross_site = matches!(site, Some("cross-site" | "same-site"));
@@ -227,7 +245,7 @@ pub async fn guard(State(app): State<AppState>, mut request: Request, next: Next
     let mut response = next.run(request).await;
     let out = response.headers_mut();
     apply_common_headers(out);
-    if let (true, Some(origin)) = (is_api, &origin) {
+    if let (true, Some(origin)) = (is_api || public_script, &origin) {
         apply_cors(out, origin);
     }
     let token_id = slot.0.lock().unwrap_or_else(|p| p.into_inner()).take();

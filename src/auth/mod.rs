@@ -14,7 +14,7 @@ pub use audit::{Audit, AuditRecord, Decision};
 pub use pairing::{PairingError, PairingStarted, Pairings, PendingPairing, LOCKOUT, MAX_FAILURES};
 pub use scope::{Scope, Scopes, UnknownScope};
 pub use tickets::{Ticket, Tickets};
-pub use tokens::{AuthError, NewToken, TokenInfo, Tokens};
+pub use tokens::{clean_label, AuthError, NewToken, TokenInfo, Tokens, MAX_LABEL_CHARS};
 
 use rand::RngCore;
 

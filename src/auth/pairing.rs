@@ -42,6 +42,9 @@ pub enum PairingError {
     LockedOut { retry_after: Duration },
     #[error("wrong or expired code ({remaining} attempts left)")]
     WrongCode { remaining: u32 },
+    /// The request was already completed (a retry of a successful call); not counted as a failure.
+    #[error("this pairing request was already completed")]
+    AlreadyCompleted,
 }
 
 struct Pending {
@@ -62,6 +65,9 @@ struct Failures {
 struct State {
     pending: HashMap<String, Pending>,
     failures: HashMap<String, Failures>,
+    /// Requests completed recently, by id: their origin and when. A client that retries a
+    /// successful `complete` (timeout, double click) is told so instead of being counted wrong.
+    completed: HashMap<String, (String, Instant)>,
 }
 
 /// Cheap-clone pairing service.
@@ -89,6 +95,7 @@ impl State {
 
     fn expire(&mut self, now: Instant) {
         self.pending.retain(|_, p| now.duration_since(p.created) < CODE_TTL);
+        self.completed.retain(|_, (_, at)| now.duration_since(*at) < CODE_TTL);
     }
 }
 
@@ -135,7 +142,11 @@ impl Pairings {
         if matches {
             let pending = state.pending.remove(id).expect("checked present just above under the same lock");
             state.failures.remove(origin);
+            state.completed.insert(id.to_string(), (origin.to_string(), now));
             return Ok((pending.label, pending.scopes));
+        }
+        if state.completed.get(id).is_some_and(|(done_by, _)| done_by == origin) {
+            return Err(PairingError::AlreadyCompleted);
         }
         let failures = state.failures.entry(origin.to_string()).or_default();
         failures.count += 1;
@@ -195,7 +206,11 @@ mod tests {
         assert!(pairings.complete("https://other.example", &started.id, &code).is_err());
         let (label, scopes) = pairings.complete(APP, &started.id, &code).expect("complete");
         assert_eq!((label.as_str(), scopes.to_storage().as_str()), ("Quầy 3", "scan"));
-        assert!(matches!(pairings.complete(APP, &started.id, &code), Err(PairingError::WrongCode { .. })));
+        // Retries of the successful call (double click, timeout) never count as wrong codes.
+        for _ in 0..MAX_FAILURES + 2 {
+            assert_eq!(pairings.complete(APP, &started.id, &code), Err(PairingError::AlreadyCompleted));
+        }
+        assert!(pairings.start(APP, "again", Scopes::default()).is_ok(), "not locked out");
     }
 
     #[tokio::test(start_paused = true)]

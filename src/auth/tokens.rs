@@ -1,10 +1,7 @@
 //! Client tokens: creation, verification against origin and scope, revocation.
 //!
-//! Verification is on the hot path of every request, so live tokens are cached in memory by hash;
-//! the database is the source of truth and is written first.
-
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+//! The database is the only source of truth: every check reads it (one indexed lookup), so a token
+//! created or revoked by `counter-agent token …` in another process takes effect at once.
 
 use sha2::{Digest, Sha256};
 
@@ -66,18 +63,21 @@ fn info_from_row(row: &TokenRow) -> TokenInfo {
 #[derive(Clone)]
 pub struct Tokens {
     store: Store,
-    live: Arc<RwLock<HashMap<[u8; 32], TokenInfo>>>,
+}
+
+/// Labels are shown in lists and on the pairing page: one line, bounded.
+pub const MAX_LABEL_CHARS: usize = 80;
+
+/// Drops control characters (newlines could forge rows in `token list`) and bounds the length.
+pub fn clean_label(label: &str) -> String {
+    label.chars().filter(|c| !c.is_control()).take(MAX_LABEL_CHARS).collect::<String>().trim().to_string()
 }
 
 impl Tokens {
     pub fn load(store: Store) -> Result<Tokens, StoreError> {
-        let live = store
-            .tokens()?
-            .iter()
-            .filter(|row| row.revoked_ms.is_none())
-            .map(|row| (row.hash, info_from_row(row)))
-            .collect();
-        Ok(Tokens { store, live: Arc::new(RwLock::new(live)) })
+        // Fail at start-up, not at the first request, if the table cannot be read.
+        store.tokens()?;
+        Ok(Tokens { store })
     }
 
     pub fn create(&self, origin: &str, scopes: Scopes, label: &str) -> Result<NewToken, StoreError> {
@@ -87,36 +87,32 @@ impl Tokens {
             hash: hash(&secret),
             origin: origin.to_string(),
             scopes: scopes.to_storage(),
-            label: label.to_string(),
+            label: clean_label(label),
             created_ms: now_ms(),
             revoked_ms: None,
         };
         self.store.insert_token(&row)?;
-        let info = info_from_row(&row);
-        self.live.write().unwrap_or_else(|p| p.into_inner()).insert(row.hash, info.clone());
-        Ok(NewToken { info, secret })
+        Ok(NewToken { info: info_from_row(&row), secret })
     }
 
     /// Checks a bearer secret presented by `origin`. The origin must be exactly the token's.
     pub fn verify(&self, secret: &str, origin: &str) -> Result<TokenInfo, AuthError> {
-        let live = self.live.read().unwrap_or_else(|p| p.into_inner());
-        let info = live.get(&hash(secret)).ok_or(AuthError::Invalid)?;
+        let row = self.store.token_by_hash(&hash(secret))?.filter(|row| row.revoked_ms.is_none());
+        let info = info_from_row(&row.ok_or(AuthError::Invalid)?);
         if info.origin != origin {
             return Err(AuthError::WrongOrigin);
         }
-        Ok(info.clone())
+        Ok(info)
     }
 
     /// Revokes by id. Returns false when no such token exists.
     pub fn revoke(&self, id: &str) -> Result<bool, StoreError> {
-        let found = self.store.revoke_token(id, now_ms())?;
-        self.live.write().unwrap_or_else(|p| p.into_inner()).retain(|_, info| info.id != id);
-        Ok(found)
+        self.store.revoke_token(id, now_ms())
     }
 
     /// Whether a token id is still valid (not revoked).
     pub fn is_live(&self, id: &str) -> bool {
-        self.live.read().unwrap_or_else(|p| p.into_inner()).values().any(|info| info.id == id)
+        matches!(self.store.token(id), Ok(Some(row)) if row.revoked_ms.is_none())
     }
 
     pub fn list(&self) -> Result<Vec<TokenInfo>, StoreError> {
@@ -160,6 +156,27 @@ mod tests {
         // Revocation survives a reload.
         let reloaded = Tokens::load(store).expect("reload");
         assert!(matches!(reloaded.verify(&new.secret, ORIGIN), Err(AuthError::Invalid)));
+    }
+
+    #[test]
+    fn another_process_creating_or_revoking_takes_effect_at_once() {
+        let store = Store::open_in_memory().expect("store");
+        let running = Tokens::load(store.clone()).expect("load");
+        // Another `Tokens` on the same database stands for `counter-agent token …`.
+        let cli = Tokens::load(store).expect("load");
+        let new = cli.create(ORIGIN, Scopes::new(vec![Scope::Scan]), "cli").expect("create");
+        assert!(running.verify(&new.secret, ORIGIN).is_ok(), "created elsewhere, valid here");
+        assert!(running.is_live(&new.info.id));
+        cli.revoke(&new.info.id).expect("revoke");
+        assert!(matches!(running.verify(&new.secret, ORIGIN), Err(AuthError::Invalid)), "revoked elsewhere");
+        assert!(!running.is_live(&new.info.id));
+    }
+
+    #[test]
+    fn labels_are_one_bounded_line() {
+        assert_eq!(clean_label("evil\n00b1dd6e14b4  active   https://fake"), "evil00b1dd6e14b4  active   https://fake");
+        assert_eq!(clean_label(&"x".repeat(1000)).chars().count(), MAX_LABEL_CHARS);
+        assert_eq!(clean_label("  Quầy 3\t "), "Quầy 3");
     }
 
     #[test]

@@ -74,6 +74,13 @@ impl Store {
         Ok(row)
     }
 
+    /// The token with this secret hash, revoked or not.
+    pub fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>, StoreError> {
+        let conn = self.lock();
+        let mut statement = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM tokens WHERE hash = ?1"))?;
+        Ok(statement.query_row([&hash[..]], row_to_token).optional()?)
+    }
+
     /// Marks a token revoked. Returns false when there is no such token.
     pub fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
         let changed = self

@@ -36,9 +36,9 @@ async fn pairing_with_the_code_shown_on_the_pair_page_gives_an_origin_bound_toke
     let secret = done["token"].as_str().expect("token").to_string();
     assert!(agent.pairing_codes().await.is_empty(), "a used code stays on the page");
     assert_eq!(agent.get("/v1/devices", &secret).send().await.expect("send").status(), 200);
-    // The code is single-use.
+    // The code is single-use: a retry is told the request was completed (409), and gets no token.
     let again = complete_pairing(&agent, &id, &codes[0]).await;
-    assert_eq!(error_code(again).await, (403, "pairing_failed".into()));
+    assert_eq!(error_code(again).await, (409, "pairing_failed".into()));
     assert_eq!(agent.tokens.list().expect("list").len(), 1);
     agent.audit_until(|l| l["reason"] == "pairing_failed").await;
     assert!(!agent.audit_text().contains(&secret), "the audit log holds the new token");
