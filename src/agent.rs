@@ -39,8 +39,10 @@ pub struct AgentOptions {
     pub demo: bool,
     /// How often device actors poll status.
     pub poll_interval: Duration,
-    /// Scans are deleted this long after they started.
+    /// Scans are deleted after this long without activity.
     pub scan_ttl: Duration,
+    /// A paused scan batch is closed after this long without activity (frees the scanner).
+    pub scan_paused_idle: Duration,
     /// Per-origin rate limits: reads and writes.
     pub read_rate: Rate,
     pub write_rate: Rate,
@@ -52,6 +54,7 @@ impl Default for AgentOptions {
             demo: false,
             poll_interval: Duration::from_secs(2),
             scan_ttl: Duration::from_secs(3600),
+            scan_paused_idle: crate::scan::PAUSED_IDLE,
             read_rate: Rate { per_second: 2000.0, burst: 4000.0 },
             write_rate: Rate { per_second: 20.0, burst: 40.0 },
         }
@@ -122,8 +125,14 @@ impl Agent {
             })
             .collect();
         let devices = Devices::start(&registry, infos, options.poll_interval, on_status)?;
-        let scans = ScanService::new(devices.clone(), events.clone(), station.data_dir.join("scans"), options.scan_ttl)
-            .map_err(StartError::Scans)?;
+        let scans = ScanService::new(
+            devices.clone(),
+            events.clone(),
+            station.data_dir.join("scans"),
+            options.scan_ttl,
+            options.scan_paused_idle,
+        )
+        .map_err(StartError::Scans)?;
         scans.spawn_sweeper();
         let prints =
             PrintService::start(store.clone(), devices.clone(), events.clone(), station.data_dir.join("spool"))?;

@@ -168,6 +168,17 @@ async fn shutdown_signal() {
 
 fn check(common: &Common) -> anyhow::Result<()> {
     let station = load(common, None)?;
+    // What each device's driver sees wrong without opening it: what would otherwise fail at start-up.
+    let (drivers, _) = registry(&station);
+    let problems = config::check_devices(&station, |spec| {
+        drivers.factory_for(spec.connection.scheme()).map_or_else(Vec::new, |factory| factory.check(spec))
+    });
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    if problems.has_errors() {
+        bail!("{} has errors; fix them and run `counter-agent check` again", config_path(common).display());
+    }
     println!(
         "{}: OK — station \"{}\", counter {}, {} device(s), {} profile(s)",
         config_path(common).display(),

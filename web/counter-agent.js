@@ -78,44 +78,57 @@ export class CounterAgentError extends Error {
   }
 }
 
-/** Vietnamese text for the API's error codes, for pages that show errors to clerks. */
+/**
+ * Vietnamese text for every error code of the API (`ErrorCode` in `GET /v1/openapi.json`) and of
+ * this client, for pages that show errors to clerks. Each says what happened and, where the clerk
+ * can do something, what to do. Use {@link errorTextVi}, which also reads details out of the message.
+ */
 export const ERROR_TEXT_VI = Object.freeze({
+  // This client's own codes.
   agent_unreachable: "Không kết nối được với phần mềm máy quầy (counter-agent).",
   not_paired: "Trình duyệt này chưa được ghép nối với máy quầy.",
-  unexpected_response: "Phần mềm máy quầy trả lời không như mong đợi.",
-  host_not_allowed: "Địa chỉ truy cập máy quầy không hợp lệ.",
-  origin_not_allowed: "Trang web này chưa được phép dùng máy quầy.",
-  origin_required: "Yêu cầu không cho biết trang web gửi đi nên bị từ chối.",
-  unsupported_media_type: "Dữ liệu gửi lên không đúng định dạng.",
+  unexpected_response: "Phần mềm máy quầy trả lời không như mong đợi — thử lại; nếu vẫn lỗi, báo kỹ thuật viên.",
+  // The API's codes.
+  host_not_allowed: "Địa chỉ truy cập máy quầy không hợp lệ — trang phải gọi máy quầy qua http://127.0.0.1.",
+  origin_not_allowed:
+    "Trang web này chưa được phép dùng máy quầy — báo kỹ thuật viên thêm địa chỉ của trang vào danh sách được phép (allowed_origins).",
+  origin_required: "Yêu cầu không cho biết trang web gửi đi nên bị từ chối — báo kỹ thuật viên.",
+  unsupported_media_type: "Dữ liệu gửi lên không đúng định dạng — báo kỹ thuật viên.",
   body_too_large: "Tài liệu quá lớn để gửi tới máy quầy.",
-  invalid_json: "Dữ liệu gửi lên bị lỗi.",
-  invalid_request: "Yêu cầu không hợp lệ.",
-  invalid_base64: "Tài liệu gửi lên bị hỏng.",
-  invalid_document: "Tài liệu không hợp lệ, không in được.",
+  invalid_json: "Dữ liệu gửi lên bị lỗi — báo kỹ thuật viên.",
+  invalid_request: "Yêu cầu không hợp lệ — kiểm tra lại lựa chọn rồi thử lại.",
+  invalid_base64: "Tài liệu gửi lên bị hỏng — thử lại.",
+  invalid_document: "Tài liệu không hợp lệ (không phải tệp PDF hoặc lệnh in đúng chuẩn), không in được.",
   unauthorized: "Phiên ghép nối không còn hiệu lực — hãy ghép nối lại.",
-  insufficient_scope: "Ghép nối hiện tại không có quyền làm việc này.",
-  unknown_scope: "Quyền yêu cầu không tồn tại.",
-  rate_limited: "Thao tác quá nhanh — đợi một giây rồi thử lại.",
-  pairing_locked: "Nhập sai mã quá nhiều lần — tạm khoá ghép nối 5 phút.",
-  pairing_failed: "Mã ghép nối không đúng hoặc đã hết hạn.",
-  ticket_invalid: "Không mở được kênh cập nhật trực tiếp.",
+  insufficient_scope: "Ghép nối hiện tại không có quyền làm việc này — báo kỹ thuật viên.",
+  unknown_scope: "Quyền yêu cầu không tồn tại — báo kỹ thuật viên.",
+  rate_limited: "Thao tác quá nhanh — đợi vài giây rồi thử lại.",
+  pairing_locked: "Nhập sai mã quá nhiều lần — ghép nối bị tạm khoá 5 phút.",
+  pairing_failed: "Mã ghép nối không đúng hoặc đã hết hạn — kiểm tra lại mã trên trang ghép nối.",
+  ticket_invalid: "Không mở được kênh cập nhật trực tiếp — trang sẽ tự thử lại.",
   not_found: "Không tìm thấy (có thể đã bị xoá hoặc hết hạn).",
-  unknown_device: "Máy quầy không có thiết bị này.",
+  unknown_device: "Máy quầy không có thiết bị này — tải lại trang.",
   wrong_device_kind: "Thiết bị đã chọn không làm được việc này.",
-  unsupported_format: "Máy in này không in được loại tài liệu này.",
-  device_busy: "Thiết bị đang bận với việc khác.",
-  device_unavailable: "Thiết bị chưa sẵn sàng.",
+  unsupported_format: "Máy in này không in được loại tài liệu này — chọn máy in khác.",
+  device_busy: "Thiết bị đang bận với việc khác — đợi xong rồi thử lại.",
+  device_unavailable: "Thiết bị chưa sẵn sàng — kiểm tra nguồn điện, cáp và giấy rồi thử lại.",
   scan_not_paused: "Lượt quét không ở trạng thái tạm dừng.",
   no_pages: "Chưa có trang nào được quét.",
   document_too_large: "Tệp PDF vượt quá dung lượng cho phép — quét lại với độ phân giải thấp hơn hoặc chế độ xám.",
-  idempotency_conflict: "Lệnh in này đã được gửi với tài liệu khác.",
+  idempotency_conflict: "Lệnh in này đã được gửi với tài liệu khác — bấm in lại.",
   job_not_cancellable: "Lệnh in đã bắt đầu, không huỷ được nữa.",
-  method_not_allowed: "Thao tác không được hỗ trợ.",
+  method_not_allowed: "Phần mềm máy quầy không hỗ trợ thao tác này — có thể cần cập nhật phần mềm; báo kỹ thuật viên.",
+  storage_full: "Ổ đĩa máy tính đã đầy — báo kỹ thuật viên giải phóng dung lượng.",
   internal: "Phần mềm máy quầy gặp lỗi nội bộ — báo kỹ thuật viên.",
 });
 
-/** Vietnamese text for device, scan and print reasons (`paper_out`, `jammed`, …). */
+/**
+ * Vietnamese text for every reason the agent gives: device status reasons (`paper_out`, `jammed`,
+ * … — the same texts as the agent's own `message`), and the reasons of failed or waiting print
+ * jobs and of paused, failed or completed scans. Use {@link reasonTextVi}.
+ */
 export const REASON_TEXT_VI = Object.freeze({
+  // Device status (StatusReason in the driver API).
   not_found: "Không tìm thấy thiết bị — kiểm tra cáp và nguồn điện",
   offline: "Thiết bị đang ngoại tuyến",
   paper_out: "Hết giấy — hãy nạp thêm giấy",
@@ -126,26 +139,70 @@ export const REASON_TEXT_VI = Object.freeze({
   cutter_error: "Lỗi dao cắt giấy",
   io_error: "Lỗi truyền dữ liệu với thiết bị",
   protocol_error: "Thiết bị trả lời không đúng giao thức",
-  internal: "Lỗi nội bộ của phần mềm máy quầy",
+  // Print jobs.
+  interrupted: "Lệnh in bị gián đoạn khi phần mềm khởi động lại — kiểm tra giấy đã in, nếu chưa có thì in lại",
+  unsupported: "Thiết bị không làm được việc này — báo kỹ thuật viên",
+  device_unavailable: "Không dùng được thiết bị — kiểm tra nguồn điện và cáp rồi thử lại",
+  spool_missing: "Mất dữ liệu của lệnh in trên máy tính — hãy in lại",
+  cancelled: "Đã bị huỷ",
+  // Scans (and anything kept on disk).
+  storage_full: "Ổ đĩa máy tính đã đầy — báo kỹ thuật viên giải phóng dung lượng",
+  storage_error: "Không ghi được dữ liệu vào ổ đĩa máy tính",
+  too_many_pages: "Đã đạt số trang tối đa của một lượt quét — quét phần còn lại ở lượt mới",
+  abandoned: "Lượt quét tạm dừng quá lâu nên đã được đóng lại — quét lại ở lượt mới",
+  internal: "Lỗi nội bộ của phần mềm máy quầy — báo kỹ thuật viên",
 });
 
 /**
- * Vietnamese text for an error code (falls back to the code itself).
+ * What the page shows for a code it has no text for: never the bare code.
  * @param {string} code
  * @returns {string}
  */
-export function errorTextVi(code) {
-  return /** @type {Record<string, string>} */ (ERROR_TEXT_VI)[code] ?? `Lỗi: ${code}`;
+export function unknownCodeTextVi(code) {
+  return `Lỗi không rõ (mã: ${code}) — báo kỹ thuật viên`;
 }
 
 /**
- * Vietnamese text for a status reason code (falls back to the code itself).
+ * Vietnamese text for an error, for the clerk. Takes the {@link CounterAgentError} (or any
+ * `{ code, message, status }`) or just its code. From the error's message it reads what the code
+ * alone does not say: the attempts left after a wrong pairing code, the minutes of a lockout.
+ * Unknown codes get {@link unknownCodeTextVi}.
+ * @param {string | { code?: string, message?: string, status?: number } | null | undefined} error
+ * @returns {string}
+ */
+export function errorTextVi(error) {
+  const code = typeof error === "string" ? error : String(error?.code ?? "internal");
+  const message = typeof error === "string" ? "" : String(error?.message ?? "");
+  if (code === "pairing_failed") {
+    if (/already completed/i.test(message)) {
+      return "Yêu cầu ghép nối này đã được dùng rồi — bấm “Lấy mã mới” để ghép nối lại.";
+    }
+    // "wrong or expired code; N attempts left before a 5-minute lockout"
+    const left = /(\d+)\s+attempts?\s+left/i.exec(message);
+    if (left) {
+      return `Mã ghép nối không đúng hoặc đã hết hạn — còn ${Number(left[1])} lần thử trước khi bị tạm khoá 5 phút.`;
+    }
+  }
+  if (code === "pairing_locked") {
+    // "too many wrong codes; pairing is locked for N more seconds"
+    const seconds = /locked for (\d+)/i.exec(message);
+    if (seconds) {
+      const minutes = Math.max(1, Math.ceil(Number(seconds[1]) / 60));
+      return `Nhập sai mã quá nhiều lần — ghép nối bị tạm khoá, thử lại sau ${minutes} phút.`;
+    }
+  }
+  return /** @type {Record<string, string>} */ (ERROR_TEXT_VI)[code] ?? unknownCodeTextVi(code);
+}
+
+/**
+ * Vietnamese text for a status, print or scan reason code; "" for none. Unknown codes get
+ * {@link unknownCodeTextVi}, so a page never shows a bare code.
  * @param {string | null | undefined} reason
  * @returns {string}
  */
 export function reasonTextVi(reason) {
   if (!reason) return "";
-  return /** @type {Record<string, string>} */ (REASON_TEXT_VI)[reason] ?? reason;
+  return /** @type {Record<string, string>} */ (REASON_TEXT_VI)[reason] ?? unknownCodeTextVi(reason);
 }
 
 /** @implements {TokenStorage} */
@@ -350,6 +407,24 @@ export class CounterAgent {
     return this.#json("GET", "/v1/health", { auth: false });
   }
 
+  /**
+   * Whether the agent takes calls from this page's origin at all; needs no pairing. Resolves when
+   * it does. Throws `agent_unreachable` when the agent cannot be reached (or, for a page of
+   * another origin, refuses it: the browser then hides the answer), and `origin_not_allowed` or
+   * `origin_required` when a page of the agent's own origin is refused (the agent's own pages
+   * outside demo mode). `health()` cannot tell the last case: it answers every origin.
+   * @returns {Promise<void>}
+   */
+  async checkAccess() {
+    try {
+      // Past the origin check, a call without a token is refused as `unauthorized`.
+      await this.#fetch("GET", "/v1/devices", { auth: false });
+    } catch (error) {
+      if (error instanceof CounterAgentError && error.code === "unauthorized") return;
+      throw error;
+    }
+  }
+
   /** @returns {Promise<Device[]>} */
   async devices() {
     const list = await this.#json("GET", "/v1/devices");
@@ -373,6 +448,17 @@ export class CounterAgent {
     if (color !== undefined) body.color = color;
     if (dpi !== undefined) body.dpi = dpi;
     return this.#json("POST", "/v1/scans", { json: body });
+  }
+
+  /**
+   * This origin's scan sessions (other origins' are never listed), newest first: a page that was
+   * reloaded finds its scanning or paused batch here and continues it. Agents older than this
+   * route answer `method_not_allowed`.
+   * @returns {Promise<Scan[]>}
+   */
+  async scans() {
+    const list = await this.#json("GET", "/v1/scans");
+    return list.scans;
   }
 
   /** @param {string} id @returns {Promise<Scan>} */

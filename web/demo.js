@@ -11,7 +11,14 @@
  * as technical detail for the technician.
  */
 
-import { CounterAgent, CounterAgentError, DEFAULT_AGENT_URL, errorTextVi, reasonTextVi } from "./counter-agent.js";
+import {
+  CounterAgent,
+  CounterAgentError,
+  DEFAULT_AGENT_URL,
+  errorTextVi,
+  reasonTextVi,
+  unknownCodeTextVi,
+} from "./counter-agent.js";
 
 /** @typedef {import("./counter-agent.js").Device} Device */
 /** @typedef {import("./counter-agent.js").Scan} Scan */
@@ -40,9 +47,36 @@ function el(tag, attributes = {}, children = []) {
   return element;
 }
 
+/** A message for the clerk that the page itself words (already Vietnamese). */
+class ClerkError extends Error {
+  /** @param {string} textVi */
+  constructor(textVi) {
+    super(textVi);
+    this.name = "ClerkError";
+  }
+}
+
 // ── texts ──────────────────────────────────────────────────────────────────────────────────
 
+/** @type {Record<string, string>} */
 const STATE_TEXT = { ready: "Sẵn sàng", busy: "Đang bận", offline: "Ngoại tuyến", error: "Lỗi" };
+
+/** @param {string} state */
+function deviceStateText(state) {
+  return STATE_TEXT[state] ?? unknownCodeTextVi(state);
+}
+
+/** Why the agent refuses this page: it serves it, but outside demo mode (or the origin is not listed). */
+const BLOCKED_TEXT =
+  "Trang thử này chỉ dùng được khi phần mềm máy quầy chạy ở chế độ demo (counter-agent serve --demo), " +
+  "hoặc khi kỹ thuật viên thêm địa chỉ của trang vào allowed_origins.";
+
+/** What the clerk can do when the agent does not answer at all. */
+const UNREACHABLE_STEPS = [
+  "Kiểm tra phần mềm máy quầy (counter-agent) đang chạy trên máy tính này; nếu không, khởi động lại máy tính hoặc báo kỹ thuật viên.",
+  "Nếu trình duyệt hỏi có cho trang web truy cập các thiết bị trong mạng cục bộ không, hãy bấm “Cho phép”.",
+  "Sau đó bấm “Thử lại”. Nếu vẫn không được, có thể trang web này chưa được kỹ thuật viên cho phép trong cấu hình máy quầy.",
+];
 
 /** @param {Device} device */
 function kindText(device) {
@@ -50,7 +84,22 @@ function kindText(device) {
   if (device.kind === "scanner") return "Máy quét";
   if (printer?.formats.includes("pdf")) return "Máy in A4";
   if (printer) return `Máy in nhiệt ${printer.paper_width_mm} mm`;
-  return device.kind;
+  return "Thiết bị";
+}
+
+/** Two digits. @param {number} n */
+const pad2 = (n) => String(n).padStart(2, "0");
+
+/**
+ * `YYYYMMDD-HHmmss` in the PC's own time zone (the counter PC's clock is Vietnamese time), for
+ * file names: what the clerk's wall clock said when the file was saved.
+ * @param {Date} [date]
+ */
+export function fileStamp(date = new Date()) {
+  return (
+    `${date.getFullYear()}${pad2(date.getMonth() + 1)}${pad2(date.getDate())}-` +
+    `${pad2(date.getHours())}${pad2(date.getMinutes())}${pad2(date.getSeconds())}`
+  );
 }
 
 /** @param {string | null} reason */
@@ -63,7 +112,7 @@ function pausedText(reason) {
     case "feeder_empty":
       return "khay nạp hết giấy — đặt thêm giấy rồi bấm Tiếp tục";
     default:
-      return `${reasonTextVi(reason) || "máy quét báo lỗi"} — xử lý xong rồi bấm Tiếp tục`;
+      return `${reasonTextVi(reason) || "máy quét báo lỗi"} — xử lý xong rồi bấm Tiếp tục, hoặc bấm Huỷ để bỏ lượt quét`;
   }
 }
 
@@ -75,13 +124,14 @@ function scanStateText(scan) {
     case "paused":
       return `Tạm dừng: ${pausedText(scan.reason)}`;
     case "completed":
-      return `Hoàn tất — ${scan.pages} trang`;
+      // A reason on a completed scan says why it stopped early (e.g. the page limit).
+      return scan.reason ? `Hoàn tất — ${scan.pages} trang. ${reasonTextVi(scan.reason)}` : `Hoàn tất — ${scan.pages} trang`;
     case "failed":
       return `Quét không thành công: ${reasonTextVi(scan.reason) || "lỗi không rõ"}`;
     case "cancelled":
       return "Đã huỷ lượt quét.";
     default:
-      return scan.state;
+      return unknownCodeTextVi(scan.state);
   }
 }
 
@@ -101,7 +151,7 @@ function printStateText(job) {
     case "cancelled":
       return "Đã huỷ lệnh in";
     default:
-      return job.state;
+      return unknownCodeTextVi(job.state);
   }
 }
 
@@ -125,8 +175,8 @@ class DemoPage {
     /**
      * The scan on screen. `version` counts the events applied, so an HTTP answer that was on its
      * way while an event arrived does not overwrite the newer state with an older one.
-     * @type {{ id: string, state: string, reason: string | null, version: number, pages: Map<number, string>,
-     *          pdf: Blob | null } | null}
+     * @type {{ id: string, device: string, state: string, reason: string | null, version: number,
+     *          pages: Map<number, string>, pdf: Blob | null } | null}
      */
     this.scan = null;
     /** @type {Map<string, PrintJob & { label: string, version: number }>} */
@@ -139,6 +189,8 @@ class DemoPage {
     this.untrackedPrints = new Map();
     /** @type {import("./counter-agent.js").Pairing | null} */
     this.pairing = null;
+    /** The agent refuses this page's origin: nothing works until it is restarted differently. */
+    this.blocked = false;
   }
 
   start() {
@@ -151,9 +203,7 @@ class DemoPage {
     }
     $("agent-url").textContent = this.agent.agentUrl;
     this.wire();
-    if (this.agent.isPaired()) this.enterSession();
-    else this.enterPairing();
-    this.checkHealth();
+    this.connect();
   }
 
   /** @returns {CounterAgent} */
@@ -162,8 +212,39 @@ class DemoPage {
     return this.agent;
   }
 
+  /** Whether the agent itself serves this page (same origin), as in demo mode. */
+  get servedByAgent() {
+    return location.origin === this.client.agentUrl;
+  }
+
+  /**
+   * Checks that the agent answers and accepts this page, then shows pairing or the session.
+   * Run at start and by the “Thử lại” button; never throws.
+   */
+  async connect() {
+    this.setConnection("starting", "Đang kết nối với máy quầy…");
+    try {
+      // A page of another origin that the agent refuses cannot even read health (no CORS grant);
+      // the agent's own pages can, so they ask a question the origin check answers.
+      if (this.servedByAgent) await this.client.checkAccess();
+      else await this.client.health();
+    } catch (error) {
+      if (error instanceof CounterAgentError && error.code === "agent_unreachable") {
+        this.setConnection("error", "Không kết nối được máy quầy");
+      }
+      this.showError(error);
+      return;
+    }
+    this.blocked = false;
+    this.clearError();
+    this.setConnection("ok", "Máy quầy đang chạy");
+    if (this.client.isPaired()) this.enterSession();
+    else this.enterPairing();
+  }
+
   wire() {
     $("error-close").addEventListener("click", () => this.clearError());
+    $("error-retry").addEventListener("click", () => this.act($("error-retry"), () => this.connect()));
     $("pair-start").addEventListener("click", () => this.act($("pair-start"), () => this.startPairing()));
     $("pair-form").addEventListener("submit", (/** @type {Event} */ event) => {
       event.preventDefault();
@@ -217,33 +298,93 @@ class DemoPage {
 
   // ── errors and connection ─────────────────────────────────────────────────────────────
 
-  /** @param {unknown} error */
+  /**
+   * Shows an error to the clerk: a Vietnamese title (and, where there is one, what to do), with
+   * the API's English message and hint only as small technical detail for the technician.
+   * @param {unknown} error
+   */
   showError(error) {
-    const agentError = error instanceof CounterAgentError ? error : null;
-    const code = agentError?.code ?? "internal";
-    $("error-title").textContent = agentError ? errorTextVi(code) : "Trang gặp lỗi ngoài dự kiến.";
-    // The agent-unreachable hint is Vietnamese already; the API's hints are for technicians.
-    const vietnameseHint = code === "agent_unreachable" || code === "not_paired";
-    $("error-hint").textContent = vietnameseHint ? agentError?.hint ?? "" : "";
-    const technical = [];
-    if (agentError && !vietnameseHint) {
-      technical.push(`Mã lỗi: ${code}`, agentError.message);
-      if (agentError.hint) technical.push(`Gợi ý: ${agentError.hint}`);
-    } else if (!agentError) {
-      technical.push(String(error));
+    if (error instanceof ClerkError) {
+      this.renderError({ code: "page", title: error.message });
+      return;
     }
-    $("error-detail").textContent = technical.join(" · ");
+    if (!(error instanceof CounterAgentError)) {
+      this.renderError({
+        code: "internal",
+        title: "Trang gặp lỗi ngoài dự kiến — tải lại trang; nếu vẫn lỗi, báo kỹ thuật viên.",
+        detail: String(error),
+      });
+      return;
+    }
+    const code = error.code;
+    const technical = [`Mã lỗi: ${code}`, error.message];
+    if (error.hint && code !== "agent_unreachable" && code !== "not_paired") technical.push(`Gợi ý: ${error.hint}`);
+    const detail = technical.join(" · ");
+    switch (code) {
+      case "origin_not_allowed":
+      case "origin_required":
+        this.block(detail);
+        return;
+      case "agent_unreachable": {
+        const timedOut = error.cause instanceof DOMException && error.cause.name === "TimeoutError";
+        this.renderError({
+          code,
+          title: errorTextVi(error),
+          // The client's hints for its own codes are Vietnamese.
+          hint: timedOut ? error.hint ?? "" : "",
+          steps: timedOut ? [] : UNREACHABLE_STEPS,
+          detail,
+          retry: true,
+        });
+        return;
+      }
+      case "unauthorized":
+      case "not_paired":
+        this.renderError({ code, title: errorTextVi(error), hint: code === "not_paired" ? error.hint ?? "" : "", detail });
+        this.leaveSession();
+        this.enterPairing();
+        return;
+      default:
+        this.renderError({ code, title: errorTextVi(error), detail });
+    }
+  }
+
+  /**
+   * @param {{ code: string, title: string, hint?: string, steps?: string[], detail?: string,
+   *           retry?: boolean }} shown
+   */
+  renderError({ code, title, hint = "", steps = [], detail = "", retry = false }) {
+    $("error-title").textContent = title;
+    $("error-hint").textContent = hint;
+    $("error-steps").replaceChildren(...steps.map((step) => el("li", {}, [step])));
+    $("error-detail").textContent = detail;
+    $("error-retry").hidden = !retry;
     $("error").dataset.code = code;
     $("error").hidden = false;
-    if (code === "unauthorized" || code === "not_paired") {
-      this.leaveSession();
-      this.enterPairing();
-    }
   }
 
   clearError() {
     $("error").hidden = true;
     delete $("error").dataset.code;
+  }
+
+  /**
+   * The agent refuses this page's origin (it serves the page outside demo mode, or the origin is
+   * not in allowed_origins): say so instead of waiting for answers that will never come.
+   * @param {string} detail
+   */
+  block(detail) {
+    this.blocked = true;
+    this.leaveSession();
+    for (const id of ["pairing", "paired", "scan", "devices", "print"]) $(id).hidden = true;
+    this.setConnection("error", "Trang chưa được phép dùng máy quầy");
+    this.renderError({
+      code: "origin_not_allowed",
+      title: BLOCKED_TEXT,
+      hint: `Địa chỉ của trang này: ${location.origin}`,
+      detail,
+      retry: true,
+    });
   }
 
   /** @param {string} state @param {string} text */
@@ -252,22 +393,14 @@ class DemoPage {
     $("connection").textContent = text;
   }
 
-  async checkHealth() {
-    try {
-      await this.client.health();
-      if ($("connection").dataset.state === "starting") this.setConnection("ok", "Máy quầy đang chạy");
-    } catch (error) {
-      this.setConnection("error", "Không kết nối được máy quầy");
-      this.showError(error);
-    }
-  }
-
   // ── pairing ───────────────────────────────────────────────────────────────────────────
 
   enterPairing() {
+    if (this.blocked) return;
     $("pairing").hidden = false;
     $("pair-form").hidden = true;
     $("pair-start").hidden = false;
+    $("pair-start").textContent = "Ghép nối với máy quầy";
     for (const id of ["paired", "scan", "devices", "print"]) $(id).hidden = true;
   }
 
@@ -286,21 +419,17 @@ class DemoPage {
     if (!this.pairing) return;
     const code = String($("pair-code").value).replace(/\D/g, "");
     if (code.length !== this.pairing.codeLength) {
-      throw new CounterAgentError({
-        status: 0,
-        code: "pairing_failed",
-        message: `the code has ${this.pairing.codeLength} digits`,
-      });
+      throw new ClerkError(`Mã ghép nối gồm ${this.pairing.codeLength} chữ số — kiểm tra lại mã trên trang ghép nối.`);
     }
     await this.pairing.complete(code);
     this.pairing = null;
-    $("pair-start").textContent = "Ghép nối với máy quầy";
     this.enterSession();
   }
 
   // ── session: devices and the event stream ─────────────────────────────────────────────
 
   enterSession() {
+    if (this.blocked) return;
     $("pairing").hidden = true;
     for (const id of ["paired", "scan", "devices", "print"]) $(id).hidden = false;
     this.stream?.close();
@@ -328,12 +457,18 @@ class DemoPage {
       case "open":
         this.setConnection("ok", "Đã kết nối — cập nhật trực tiếp");
         break;
-      case "reconnecting":
+      case "reconnecting": {
+        const code = detail?.error?.code;
+        if (detail?.error && (code === "origin_not_allowed" || code === "origin_required")) {
+          this.showError(detail.error);
+          break;
+        }
         this.setConnection(
           "reconnecting",
           `Mất kết nối — thử lại sau ${Math.max(1, Math.round((detail?.delayMs ?? 0) / 1000))} giây`,
         );
         break;
+      }
       case "unauthorized":
         this.setConnection("error", "Cần ghép nối lại");
         if (detail?.error) this.showError(detail.error);
@@ -383,12 +518,19 @@ class DemoPage {
     }
   }
 
+  /** Refetches everything; on the first connection and after a gap in the event stream. */
   async refreshAll() {
     const devices = await this.client.devices();
     this.devices = new Map(devices.map((d) => [d.id, d]));
-    this.renderDevices();
     this.fillSelects();
+    // After a reload the page has forgotten its scan, the agent has not: take it up again
+    // instead of letting the clerk run into “device busy”.
+    if (!this.scan) {
+      const active = await this.findActiveScan();
+      if (active && !this.scan) this.attachScan(active);
+    }
     if (this.scan) await this.refreshScan();
+    this.renderDevices();
     for (const [id, job] of this.jobs) {
       const version = job.version;
       const fresh = await this.client.printJob(id);
@@ -411,10 +553,18 @@ class DemoPage {
   }
 
   renderDevices() {
+    const scan = this.scan;
     const items = [...this.devices.values()].map((device) => {
       const state = device.status.state;
-      const badge = el("span", { class: `badge badge-${state}` }, [/** @type {any} */ (STATE_TEXT)[state] ?? state]);
+      const badge = el("span", { class: `badge badge-${state}` }, [deviceStateText(state)]);
       const reason = device.status.message ?? (device.status.reason ? reasonTextVi(device.status.reason) : "");
+      // What this page is doing with the device, so “Đang bận” is not a mystery.
+      let note = "";
+      if (scan && scan.device === device.id && scan.state === "paused") {
+        note = "Lượt quét của trang này đang tạm dừng — bấm “Tiếp tục” hoặc “Huỷ” ở phần Quét hồ sơ.";
+      } else if (scan && scan.device === device.id && scan.state === "scanning") {
+        note = "Đang quét hồ sơ cho trang này.";
+      }
       return el("li", { class: "device", "data-device": device.id, "data-state": state }, [
         el("div", { class: "device-head" }, [
           el("div", { class: "device-names" }, [
@@ -424,6 +574,7 @@ class DemoPage {
           badge,
         ]),
         el("div", { class: "device-reason" }, [reason]),
+        el("div", { class: "device-note" }, [note]),
       ]);
     });
     $("device-list").replaceChildren(...items);
@@ -466,18 +617,71 @@ class DemoPage {
     const form = /** @type {HTMLFormElement} */ ($("scan-form"));
     const data = new FormData(form);
     const device = $("scan-device").value;
-    if (!device) throw new CounterAgentError({ status: 0, code: "unknown_device", message: "no scanner selected" });
-    const scan = await this.client.startScan({
-      device,
-      source: /** @type {any} */ (data.get("source")),
-      color: /** @type {any} */ (data.get("color")),
-      dpi: Number($("scan-dpi").value) || undefined,
-    });
+    if (!device) throw new ClerkError("Chưa chọn máy quét.");
+    /** @type {Scan} */
+    let scan;
+    try {
+      scan = await this.client.startScan({
+        device,
+        source: /** @type {any} */ (data.get("source")),
+        color: /** @type {any} */ (data.get("color")),
+        dpi: Number($("scan-dpi").value) || undefined,
+      });
+    } catch (error) {
+      // Busy with a batch of this page's own (started before a reload, say): take that one up.
+      if (error instanceof CounterAgentError && error.code === "device_busy") {
+        const mine = await this.findActiveScan(device).catch(() => null);
+        if (mine) {
+          this.attachScan(mine);
+          await this.refreshScan();
+          return;
+        }
+      }
+      throw error;
+    }
     this.forgetScan();
-    this.scan = { id: scan.id, state: scan.state, reason: scan.reason, version: 0, pages: new Map(), pdf: null };
+    this.scan = { id: scan.id, device: scan.device, state: scan.state, reason: scan.reason, version: 0, pages: new Map(), pdf: null };
     this.renderScan();
     // Pages that arrived before we knew the scan's id come with the resource.
     await this.refreshScan();
+  }
+
+  /**
+   * This origin's newest scanning or paused batch on the agent (on `device` when given), or null.
+   * Agents without `GET /v1/scans` have none to offer.
+   * @param {string} [device]
+   * @returns {Promise<Scan | null>}
+   */
+  async findActiveScan(device) {
+    /** @type {Scan[]} */
+    let scans;
+    try {
+      scans = await this.client.scans();
+    } catch (error) {
+      if (error instanceof CounterAgentError && (error.code === "method_not_allowed" || error.code === "not_found")) {
+        return null;
+      }
+      throw error;
+    }
+    return scans.find((s) => (s.state === "scanning" || s.state === "paused") && (!device || s.device === device)) ?? null;
+  }
+
+  /**
+   * Shows a batch the page did not start in this life (it was reloaded) as the current scan.
+   * @param {Scan} scan
+   */
+  attachScan(scan) {
+    if (this.scan?.id === scan.id) return;
+    this.forgetScan();
+    this.scan = { id: scan.id, device: scan.device, state: scan.state, reason: scan.reason, version: 0, pages: new Map(), pdf: null };
+    if ([...$("scan-device").options].some((/** @type {HTMLOptionElement} */ o) => o.value === scan.device)) {
+      $("scan-device").value = scan.device;
+      this.fillDpi();
+    }
+    $("scan-note").textContent = "Đã mở lại lượt quét đang dở của trang này.";
+    $("scan-note").hidden = false;
+    for (const page of scan.pages) this.addPage(page.index);
+    this.renderScan();
   }
 
   async refreshScan() {
@@ -489,7 +693,7 @@ class DemoPage {
       scan = await this.client.scan(id);
     } catch (error) {
       if (error instanceof CounterAgentError && error.code === "not_found") {
-        this.forgetScan();
+        if (this.scan?.id === id) this.forgetScan();
         this.renderScan();
         return;
       }
@@ -528,15 +732,17 @@ class DemoPage {
       })
       .catch((error) => {
         item.firstElementChild?.replaceWith(el("div", { class: "thumb-loading" }, ["Không tải được"]));
-        this.showError(error);
+        if (this.scan === scan) this.showError(error);
       });
   }
 
-  /** Drops the current scan from the page (not from the agent). */
+  /** Drops the current scan from the page (not from the agent): the panel is as at the start. */
   forgetScan() {
     if (this.scan) for (const url of this.scan.pages.values()) if (url) URL.revokeObjectURL(url);
     this.scan = null;
     $("thumbs").replaceChildren();
+    $("scan-note").hidden = true;
+    $("scan-note").textContent = "";
   }
 
   async continueScan() {
@@ -550,12 +756,18 @@ class DemoPage {
     }
   }
 
+  /** “Huỷ” during a batch, “Xoá bản quét” after it: deletes it on the agent, then from the page. */
   async discardScan() {
     if (!this.scan) return;
     const id = this.scan.id;
-    await this.client.deleteScan(id);
-    this.forgetScan();
-    $("scan-state").dataset.state = "idle";
+    try {
+      await this.client.deleteScan(id);
+    } catch (error) {
+      // Already gone (expired, or deleted from another tab): what the clerk wanted.
+      if (!(error instanceof CounterAgentError && error.code === "not_found")) throw error;
+    }
+    if (this.scan?.id === id) this.forgetScan();
+    this.renderScan();
   }
 
   /** @returns {Promise<Blob>} */
@@ -568,8 +780,7 @@ class DemoPage {
   async downloadPdf() {
     const pdf = await this.scanPdf();
     const url = URL.createObjectURL(pdf);
-    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, "");
-    const link = el("a", { href: url, download: `ho-so-${stamp}.pdf` });
+    const link = el("a", { href: url, download: `ho-so-${fileStamp()}.pdf` });
     document.body.append(link);
     link.click();
     link.remove();
@@ -582,25 +793,28 @@ class DemoPage {
     if (scan) {
       state.dataset.state = scan.state;
       state.textContent = scanStateText({ state: scan.state, reason: scan.reason, pages: scan.pages.size });
-    } else if (state.dataset.state !== "idle") {
+    } else {
       state.dataset.state = "idle";
       state.textContent = "Chưa quét.";
     }
     const active = scan?.state === "scanning" || scan?.state === "paused";
     const done = scan?.state === "completed";
     $("scan-continue").hidden = scan?.state !== "paused";
-    $("scan-cancel").hidden = !scan || !(active || done);
+    // Any scan can go: during a batch that cancels it, after it that deletes the pages.
+    $("scan-cancel").hidden = !scan;
     $("scan-cancel").textContent = active ? "Huỷ" : "Xoá bản quét";
     $("scan-download").hidden = !done;
     if ($("scan-start").getAttribute("aria-busy") !== "true") $("scan-start").disabled = active;
     if ($("print-scan").getAttribute("aria-busy") !== "true") $("print-scan").disabled = !done;
     $("print-scan-note").hidden = done;
+    this.renderDevices();
   }
 
   // ── printing ──────────────────────────────────────────────────────────────────────────
 
   async printScan() {
     const device = $("print-pdf-device").value;
+    if (!device) throw new ClerkError("Chưa chọn máy in.");
     const pdf = await this.scanPdf();
     // One key per click: the button is disabled while the request runs, so a double click
     // cannot print twice; a second click later is a second copy on purpose.
@@ -610,8 +824,9 @@ class DemoPage {
 
   async printReceipt() {
     const device = $("print-receipt-device").value;
+    if (!device) throw new ClerkError("Chưa chọn máy in nhiệt.");
     const job = await this.client.print({ device, idempotencyKey: `demo-${crypto.randomUUID()}`, escpos: testReceipt(device) });
-    this.trackJob(job, "Phiếu thử");
+    this.trackJob(job, "Phiếu in thử");
   }
 
   /** @param {PrintJob} job @param {string} label */
@@ -649,9 +864,10 @@ class DemoPage {
 }
 
 /**
- * A test receipt as raw ESC/POS bytes. ASCII only, on purpose: Vietnamese text needs the agent's
- * raster rendering (it arrives with the printing work), because which code page a given printer
- * really prints Vietnamese with is not known here. Lines stay within 32 columns to fit 58 mm paper.
+ * A test receipt as raw ESC/POS bytes. Vietnamese without diacritics, in ASCII, on purpose: which
+ * code page a given printer really prints Vietnamese with is not known here, so diacritics come
+ * with the agent's raster text rendering (it arrives with the printing work); this receipt then
+ * becomes properly accented Vietnamese. Lines stay within 32 columns to fit 58 mm paper.
  * @param {string} device
  * @returns {Uint8Array}
  */
@@ -663,27 +879,28 @@ export function testReceipt(device) {
   const out = [];
   /** @param {string} text */
   const line = (text) => {
-    for (const ch of text) {
+    // Strip what ASCII cannot carry (diacritics first: "Máy" → "May"), never send raw bytes.
+    const ascii = text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, (d) => (d === "đ" ? "d" : "D"));
+    for (const ch of ascii.slice(0, 32)) {
       const code = ch.charCodeAt(0);
       out.push(code >= 0x20 && code < 0x7f ? code : 0x3f);
     }
     out.push(LF);
   };
   const now = new Date();
-  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
-  const stamp = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ${pad(now.getHours())}:${pad(now.getMinutes())}`;
+  const stamp = `${pad2(now.getDate())}/${pad2(now.getMonth() + 1)}/${now.getFullYear()} ${pad2(now.getHours())}:${pad2(now.getMinutes())}`;
   out.push(ESC, 0x40); // ESC @: initialise
   out.push(ESC, 0x61, 1); // ESC a 1: centre
   out.push(ESC, 0x45, 1); // ESC E 1: bold on
-  line("COUNTER-AGENT");
+  line("PHIEU IN THU");
   out.push(ESC, 0x45, 0); // bold off
-  line("PHIEU IN THU / TEST RECEIPT");
   out.push(ESC, 0x61, 0); // ESC a 0: left
   line("-".repeat(32));
-  line(`May in: ${device}`.slice(0, 32));
-  line(`Luc:    ${stamp}`);
-  line("Doc duoc dong nay la may in");
+  line(`May in: ${device}`);
+  line(`Thoi gian: ${stamp}`);
+  line("Doc duoc phieu nay la may in");
   line("hoat dong tot.");
+  line("(Phieu thu in chu khong dau.)");
   line("-".repeat(32));
   out.push(ESC, 0x64, 3); // ESC d 3: feed three lines
   out.push(GS, 0x56, 66, 0); // GS V 66 0: feed to the cutter and cut

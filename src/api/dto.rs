@@ -253,6 +253,11 @@ pub struct ScanDto {
     pub updated_at: String,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanList {
+    pub scans: Vec<ScanDto>,
+}
+
 fn page_dto(scan_id: &str, page: &PageView) -> PageDto {
     PageDto {
         index: page.index,

@@ -39,11 +39,12 @@ pub enum ErrorCode {
     IdempotencyConflict,
     JobNotCancellable,
     MethodNotAllowed,
+    StorageFull,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 30] = [
         ErrorCode::HostNotAllowed,
         ErrorCode::OriginNotAllowed,
         ErrorCode::OriginRequired,
@@ -72,6 +73,7 @@ impl ErrorCode {
         ErrorCode::IdempotencyConflict,
         ErrorCode::JobNotCancellable,
         ErrorCode::MethodNotAllowed,
+        ErrorCode::StorageFull,
         ErrorCode::Internal,
     ];
 
@@ -106,6 +108,7 @@ impl ErrorCode {
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::JobNotCancellable => "job_not_cancellable",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::StorageFull => "storage_full",
             ErrorCode::Internal => "internal",
         }
     }
@@ -149,6 +152,11 @@ impl ApiError {
 
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
+    }
+
+    pub fn storage_full() -> ApiError {
+        ApiError::new(StatusCode::INSUFFICIENT_STORAGE, ErrorCode::StorageFull, "the counter PC's disk is full")
+            .hint("a technician frees disk space on the counter PC; nothing was kept from this request")
     }
 
     pub fn internal(error: &dyn std::error::Error) -> ApiError {

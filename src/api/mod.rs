@@ -118,7 +118,7 @@ pub fn router(app: AppState) -> Router {
         .route("/v1/events/ticket", post(events::ticket))
         .route("/v1/pairing/start", post(pairing::start))
         .route("/v1/pairing/complete", post(pairing::complete))
-        .route("/v1/scans", post(scans::start))
+        .route("/v1/scans", post(scans::start).get(scans::list))
         .route("/v1/scans/{id}", get(scans::get).delete(scans::delete))
         .route("/v1/scans/{id}/continue", post(scans::resume))
         .route("/v1/scans/{id}/pages/{n}", get(scans::page))

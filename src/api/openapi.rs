@@ -25,7 +25,7 @@ impl Modify for BearerAuth {
         devices::list, devices::get,
         events::ticket, events::stream,
         pairing::start, pairing::complete,
-        scans::start, scans::get, scans::resume, scans::delete, scans::page, scans::document,
+        scans::start, scans::list, scans::get, scans::resume, scans::delete, scans::page, scans::document,
         prints::submit, prints::get, prints::cancel,
         tokens::list, tokens::revoke, tokens::revoke_self,
     ),

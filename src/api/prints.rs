@@ -31,6 +31,7 @@ fn print_error(error: PrintError) -> ApiError {
         PrintError::NotCancellable(_) => {
             ApiError::new(StatusCode::CONFLICT, ErrorCode::JobNotCancellable, error.to_string())
         }
+        PrintError::StorageFull => ApiError::storage_full(),
         PrintError::Store(error) => ApiError::internal(&error),
         PrintError::Io(error) => ApiError::internal(&error),
     }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::devices::unknown_device;
-use super::dto::{DocumentQuery, ScanDto, ScanRequestDto};
+use super::dto::{DocumentQuery, ScanDto, ScanList, ScanRequestDto};
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::extract::{ApiJson, Authed};
 use super::AppState;
@@ -23,8 +23,16 @@ fn scan_error(error: ScanError) -> ApiError {
         ScanError::NotFound(_) => ApiError::not_found(error.to_string()).hint("the scan was deleted or has expired"),
         ScanError::PageNotFound(_) => ApiError::not_found(error.to_string()),
         ScanError::NotPaused { .. } => ApiError::new(StatusCode::CONFLICT, ErrorCode::ScanNotPaused, error.to_string()),
-        ScanError::Busy(_) => ApiError::new(StatusCode::CONFLICT, ErrorCode::DeviceBusy, error.to_string())
-            .hint("finish or delete the other scan first"),
+        ScanError::Busy { scan_id: Some(_), .. } => {
+            ApiError::new(StatusCode::CONFLICT, ErrorCode::DeviceBusy, error.to_string())
+                .hint("continue or delete that scan first (GET /v1/scans lists yours)")
+        }
+        ScanError::Busy { scan_id: None, .. } => {
+            ApiError::new(StatusCode::CONFLICT, ErrorCode::DeviceBusy, error.to_string())
+                .hint("another web app is scanning on this scanner; wait until it is done")
+        }
+        ScanError::StorageFull => ApiError::storage_full(),
+        ScanError::Io(error) if error.kind() == std::io::ErrorKind::StorageFull => ApiError::storage_full(),
         ScanError::NoPages => ApiError::new(StatusCode::CONFLICT, ErrorCode::NoPages, error.to_string()),
         ScanError::TooLarge { size, limit } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -66,6 +74,14 @@ pub async fn start(
         )
         .map_err(scan_error)?;
     Ok((StatusCode::ACCEPTED, Json(view.into())))
+}
+
+/// The calling origin's scan sessions, newest first.
+#[utoipa::path(get, path = "/v1/scans", security(("bearer" = [])),
+    responses((status = 200, body = ScanList), (status = 401, body = ErrorBody)))]
+pub async fn list(State(app): State<AppState>, auth: Authed) -> Result<Json<ScanList>, ApiError> {
+    auth.require(Scope::Scan)?;
+    Ok(Json(ScanList { scans: app.inner.scans.list(&auth.origin).into_iter().map(ScanDto::from).collect() }))
 }
 
 /// A scan session's state and pages.

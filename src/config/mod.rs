@@ -5,18 +5,22 @@
 //! problem: every error and warning of the station file and its profile folders comes back at
 //! once as [`Diagnostics`], each `file:line:col: error: message — hint`.
 //!
-//! This module owns reading configuration; it must not open devices or sockets. What a
-//! connection string points at is checked by the drivers at runtime, not here.
+//! This module owns reading configuration; it must not open devices or sockets, and it knows no
+//! driver. What a driver can tell about a device without opening it (a simulator kind, its options,
+//! whether the profile suits it) comes back through [`check_devices`], which the caller hands the
+//! drivers' checks; what a connection string points at is found out when the device is opened.
 //!
 //! Relative paths in the file (`data_dir`, `[profiles] dirs`) are taken from the station file's
 //! folder, not from the working directory of whoever started the agent.
 
+mod device_check;
 mod diagnostic;
 mod origin;
 pub(crate) mod reader;
 mod station;
 #[cfg(test)]
 mod tests;
+mod timezone;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -26,6 +30,7 @@ use counter_agent_driver_api::{Connection, DeviceKind, DeviceSettings};
 
 use crate::profile::{self, ProfileSet};
 
+pub use device_check::check_devices;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use origin::{normalize_origin, OriginError};
 
@@ -83,6 +88,9 @@ pub struct DeviceConfig {
     /// The profile's kind.
     pub kind: DeviceKind,
     pub connection: Connection,
+    /// Where the `connection` value is in the station file: 1-based line and character column, as
+    /// diagnostics show them. `None` for devices not read from a file (the demo station).
+    pub connection_at: Option<(u32, u32)>,
     /// The profile's settings, handed to the driver.
     pub settings: DeviceSettings,
     /// The `name` key of the device if given, else the profile's "vendor model".
@@ -148,6 +156,7 @@ pub fn demo_station(listen: SocketAddr, data_dir: PathBuf) -> Station {
             profile_id: profile_id.to_string(),
             kind: profile.kind,
             connection: Connection::Sim { kind: sim_kind.to_string(), options: Vec::new() },
+            connection_at: None,
             settings: profile.settings.clone(),
             display_name: profile.display_name(),
         }

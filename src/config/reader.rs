@@ -57,6 +57,11 @@ impl<'a> Sink<'a> {
         line_column(self.text, span.start).0
     }
 
+    /// The 1-based line and character column a span starts at, as diagnostics show them.
+    pub(crate) fn position(&self, span: &Range<usize>) -> (u32, u32) {
+        line_column(self.text, span.start)
+    }
+
     pub(crate) fn has_errors(&self) -> bool {
         self.found.borrow().iter().any(Diagnostic::is_error)
     }

@@ -9,6 +9,7 @@ use counter_agent_driver_api::{Connection, DeviceKind};
 use toml::Spanned;
 
 use super::reader::{closest, list, Fields, Sink};
+use super::timezone::{check_zone, ZoneNames};
 use super::{
     default_data_dir, is_valid_id, normalize_origin, DeviceConfig, Diagnostic, Diagnostics, Overrides, QueueStore,
     Severity, Station, DEFAULT_LISTEN, DEFAULT_TIMEZONE,
@@ -96,31 +97,40 @@ fn read_identity(root: &Fields<'_>) -> Option<(String, u32, String)> {
     }
     let counter = station.required_number("counter", 1, u32::MAX, "counter = 1 (the counter's number in the office)");
     let timezone = match station.string("timezone") {
-        Some(zone) if !is_zone_name(zone.get_ref()) => {
-            let message = format!("time zone `{}` is not an IANA zone name", zone.get_ref());
-            sink.error(zone.span(), message, Some(format!("write timezone = \"{DEFAULT_TIMEZONE}\"")));
-            None
-        }
-        Some(zone) => Some(zone.into_inner().to_string()),
+        Some(zone) => match check_zone(zone.get_ref(), &ZoneNames::system()) {
+            Some((Severity::Error, message, hint)) => {
+                sink.error(zone.span(), message, Some(hint));
+                None
+            }
+            Some((severity, message, hint)) => {
+                sink.report(severity, zone.span(), message, Some(hint));
+                Some(zone.into_inner().to_string())
+            }
+            None => Some(zone.into_inner().to_string()),
+        },
         None => Some(DEFAULT_TIMEZONE.to_string()),
     };
     Some((name?.into_inner().trim().to_string(), counter?.into_inner(), timezone?))
 }
 
-fn is_zone_name(zone: &str) -> bool {
-    zone.split('/').all(|part| {
-        part.starts_with(|c: char| c.is_ascii_alphabetic())
-            && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
-    })
-}
+const NO_ORIGINS: &str = "no web app can use this agent until its origin is listed";
 
 /// `[server]`: listen (loopback only) and allowed origins (normalised, duplicates warned).
 fn read_server(root: &Fields<'_>) -> (SocketAddr, Vec<String>) {
     let Some(server) = root.table("server", "[server]", SERVER_KEYS) else {
+        if root.get("server").is_none() {
+            let hint = "add [server] with allowed_origins = [\"https://…\"], your web app's exact origin";
+            root.sink().warning(root.span(), NO_ORIGINS.into(), Some(hint.into()));
+        }
         return (DEFAULT_LISTEN, Vec::new());
     };
     let sink = server.sink();
     let listen = server.string("listen").and_then(|listen| parse_listen(sink, &listen)).unwrap_or(DEFAULT_LISTEN);
+    if server.get("allowed_origins").is_none() || server.is_empty_array("allowed_origins") {
+        let span = server.get("allowed_origins").map_or(server.span(), |origins| origins.span());
+        let hint = "list your web app's exact origin, e.g. allowed_origins = [\"https://motcua.example.gov.vn\"]";
+        sink.warning(span, NO_ORIGINS.into(), Some(hint.into()));
+    }
     let mut origins: Vec<(String, Range<usize>)> = Vec::new();
     for origin in server.strings("allowed_origins").unwrap_or_default() {
         let normalized = match normalize_origin(origin.get_ref()) {
@@ -199,6 +209,11 @@ fn parse_queue(sink: &Sink<'_>, queue: &Spanned<&str>) -> Option<QueueStore> {
         let hint = "leave it out and give it in the agent user's ~/.pgpass (or PGPASSWORD)".to_string();
         sink.warning(queue.span(), message, Some(hint));
     }
+    // Kept as written, so the file need not change when the shared queue arrives.
+    let message =
+        "the shared PostgreSQL queue is not available in this build yet; the agent uses the embedded store".to_string();
+    let hint = "each counter numbers its own tickets until then; write queue = \"sqlite\" to say so".to_string();
+    sink.warning(queue.span(), message, Some(hint));
     Some(QueueStore::Postgres { url: text.to_string() })
 }
 
@@ -283,12 +298,13 @@ fn read_devices(root: &Fields<'_>, profiles: &ProfileSet, supported_schemes: &[&
         if let Some(id) = &id {
             ids.push(id.clone());
         }
-        if let (Some(id), Some(profile), Some((connection, _))) = (id, profile, connection) {
+        if let (Some(id), Some(profile), Some((connection, span))) = (id, profile, connection) {
             devices.push(DeviceConfig {
                 id: id.get_ref().to_string(),
                 profile_id: profile.id.clone(),
                 kind: profile.kind,
                 connection,
+                connection_at: Some(sink.position(&span)),
                 settings: profile.settings.clone(),
                 display_name: display_name.unwrap_or_else(|| profile.display_name()),
             });
@@ -302,18 +318,7 @@ fn check_device_id(sink: &Sink<'_>, id: &Spanned<&str>, earlier: &[Spanned<&str>
     let value = *id.get_ref();
     if !is_valid_id(value) {
         let message = format!("device id `{value}` must be lowercase letters, digits, `-` and `_`");
-        let suggestion: String = value
-            .trim()
-            .to_ascii_lowercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
-            .collect();
-        let hint = if value.is_ascii() && is_valid_id(&suggestion) {
-            format!("e.g. id = \"{suggestion}\"")
-        } else {
-            format!("ids are plain ASCII, e.g. id = \"receipt\"; put the Vietnamese name in name = \"{value}\"")
-        };
-        sink.error(id.span(), message, Some(hint));
+        sink.error(id.span(), message, Some(invalid_id_hint(value)));
         return false;
     }
     if let Some(first) = earlier.iter().find(|first| first.get_ref() == id.get_ref()) {
@@ -323,6 +328,53 @@ fn check_device_id(sink: &Sink<'_>, id: &Spanned<&str>, earlier: &[Spanned<&str>
         return false;
     }
     true
+}
+
+/// What to write instead of an id that is not valid: the id cleaned up (never anything path-like),
+/// and for a Vietnamese name, where that name belongs.
+fn invalid_id_hint(value: &str) -> String {
+    let cleaned = clean_id(value);
+    let example = if cleaned.is_empty() { "receipt" } else { cleaned.as_str() };
+    let plain_name = !value.trim().is_empty()
+        && !value.trim_start().starts_with('.')
+        && !value.chars().any(|c| matches!(c, '/' | '\\' | '"') || c.is_control());
+    if !value.is_ascii() && plain_name {
+        format!("ids are plain ASCII, e.g. id = \"{example}\"; put the Vietnamese name in name = \"{}\"", value.trim())
+    } else {
+        format!("e.g. id = \"{example}\"")
+    }
+}
+
+/// `Máy in 2` → `may-in-2`, `../etc` → `etc`: Vietnamese letters without their marks, every run of
+/// other characters one `-`, nothing but a letter or digit first or last. Empty when nothing is left.
+pub(super) fn clean_id(value: &str) -> String {
+    let mut id = String::new();
+    for c in value.chars().flat_map(char::to_lowercase).map(fold_vietnamese) {
+        if ('\u{300}'..='\u{36f}').contains(&c) {
+            // A combining mark of decomposed text (`a` + `\u{301}`): the letter is already there.
+            continue;
+        }
+        if c.is_ascii_alphanumeric() {
+            id.push(c);
+        } else if !id.is_empty() && !id.ends_with(['-', '_']) {
+            id.push(if c == '_' { '_' } else { '-' });
+        }
+    }
+    id.trim_end_matches(['-', '_']).to_string()
+}
+
+/// A lowercase Vietnamese letter without its marks (`ầ` → `a`, `đ` → `d`); other characters as they are.
+fn fold_vietnamese(c: char) -> char {
+    const FOLDS: [(char, &str); 7] = [
+        ('a', "àáảãạăằắẳẵặâầấẩẫậ"),
+        ('e', "èéẻẽẹêềếểễệ"),
+        ('i', "ìíỉĩị"),
+        ('o', "òóỏõọôồốổỗộơờớởỡợ"),
+        ('u', "ùúủũụưừứửữự"),
+        ('y', "ỳýỷỹỵ"),
+        ('d', "đ"),
+    ];
+    FOLDS.iter().find(|(_, marked)| marked.contains(c)).map_or(c, |(plain, _)| *plain)
 }
 
 fn find_profile<'p>(sink: &Sink<'_>, id: &Spanned<&str>, profiles: &'p ProfileSet) -> Option<&'p profile::Profile> {
@@ -347,10 +399,12 @@ fn find_profile<'p>(sink: &Sink<'_>, id: &Spanned<&str>, profiles: &'p ProfileSe
 }
 
 fn parse_connection(sink: &Sink<'_>, text: &Spanned<&str>, supported: &[&str]) -> Option<(Connection, Range<usize>)> {
-    let connection = match text.get_ref().parse::<Connection>() {
+    let connection = match Connection::parse_all(text.get_ref()) {
         Ok(connection) => connection,
-        Err(error) => {
-            sink.error(text.span(), error.to_string(), Some(error.hint().to_string()));
+        Err(errors) => {
+            for error in errors {
+                sink.error(text.span(), error.to_string(), Some(error.hint().to_string()));
+            }
             return None;
         }
     };
@@ -400,19 +454,57 @@ fn check_connection_kind(sink: &Sink<'_>, connection: &Connection, span: &Range<
     }
 }
 
-/// Check: two devices do not drive the same physical device (simulators are each their own).
+/// Check: two devices do not drive the same device, simulators included: each device is owned by
+/// one actor, and two actors on one device is exactly what must not happen.
 fn check_shared_connection(
     sink: &Sink<'_>,
     connection: &Connection,
     span: &Range<usize>,
     earlier: &[(Connection, String, Range<usize>)],
 ) {
-    if matches!(connection, Connection::Sim { .. }) {
+    let Some((first, first_id, first_span)) = earlier.iter().find(|(other, _, _)| same_device(other, connection))
+    else {
         return;
-    }
-    if let Some((_, first_id, first_span)) = earlier.iter().find(|(other, _, _)| other == connection) {
-        let message = format!("device `{first_id}` already uses connection `{connection}`");
-        let hint = format!("a physical device belongs to one [[device]]; see line {}", sink.line(first_span));
-        sink.error(span.clone(), message, Some(hint));
+    };
+    let line = sink.line(first_span);
+    let message = format!("device `{first_id}` already uses connection `{first}`");
+    let hint = match (first, connection) {
+        (Connection::Usb { serial: first_serial, .. }, Connection::Usb { serial, .. })
+            if first_serial.is_none() || serial.is_none() =>
+        {
+            format!(
+                "without a serial number usb:VID:PID opens the first such device it finds; give both their serial \
+                 numbers, usb:VID:PID:SERIAL (see `counter-agent devices`; the first is on line {line})"
+            )
+        }
+        _ => format!(
+            "one device, one [[device]]: point this entry at another device or remove it (the first is on line {line})"
+        ),
+    };
+    sink.error(span.clone(), message, Some(hint));
+}
+
+/// Whether two connections reach the same device. Line settings (`baud`, `flow`) and `ipp` versus
+/// `ipps` do not make another device; a USB connection without a serial number may open any
+/// device of its vendor and product.
+fn same_device(a: &Connection, b: &Connection) -> bool {
+    match (a, b) {
+        (Connection::Serial { port: a, .. }, Connection::Serial { port: b, .. }) => a == b,
+        (
+            Connection::Ipp { host: a_host, port: a_port, path: a_path, .. },
+            Connection::Ipp { host: b_host, port: b_port, path: b_path, .. },
+        ) => a_host.eq_ignore_ascii_case(b_host) && a_port == b_port && a_path == b_path,
+        (Connection::Tcp { host: a_host, port: a_port }, Connection::Tcp { host: b_host, port: b_port }) => {
+            a_host.eq_ignore_ascii_case(b_host) && a_port == b_port
+        }
+        (
+            Connection::Usb { vendor_id: a_vendor, product_id: a_product, serial: a_serial },
+            Connection::Usb { vendor_id: b_vendor, product_id: b_product, serial: b_serial },
+        ) => {
+            a_vendor == b_vendor
+                && a_product == b_product
+                && (a_serial.is_none() || b_serial.is_none() || a_serial == b_serial)
+        }
+        _ => a == b,
     }
 }

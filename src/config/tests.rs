@@ -38,10 +38,23 @@ fn check(text: &str, expected: &[&str]) {
     assert_eq!(diagnostics_of(text, &Overrides::default(), SIM_ONLY), expected, "station file:\n{text}");
 }
 
-/// [`check`] on [`BASE`] followed by `extra`.
-fn check_extra(extra: &str, expected: &[&str]) {
-    check(&format!("{BASE}{extra}"), expected);
+/// A `[server]` that lets a web app in; added after the text under test, so line numbers stay.
+const ORIGINS: &str = "[server]\nallowed_origins = [\"https://motcua.example.gov.vn\"]\n";
+
+/// [`BASE`] with [`ORIGINS`]: no diagnostics at all.
+fn good() -> String {
+    format!("{BASE}{ORIGINS}")
 }
+
+/// [`check`] on [`BASE`] followed by `extra`, then [`ORIGINS`] unless `extra` has its own `[server]`.
+fn check_extra(extra: &str, expected: &[&str]) {
+    let origins = if extra.contains("[server]") { "" } else { ORIGINS };
+    check(&format!("{BASE}{extra}{origins}"), expected);
+}
+
+/// The warning of a station without `[server]`.
+const NO_SERVER: &str = "station.toml:1:1: warning: no web app can use this agent until its origin is listed — add \
+                         [server] with allowed_origins = [\"https://…\"], your web app's exact origin";
 
 fn load_ok(text: &str, overrides: &Overrides, schemes: &[&str]) -> Station {
     match load_station_str("station.toml", text, overrides, schemes) {
@@ -199,6 +212,7 @@ fn station_table() {
         "[station]\nname = \"Quầy 1\"\n",
         &[
             "station.toml:1:1: error: missing key `counter` in [station] — add counter = 1 (the counter's number in the office)",
+            NO_SERVER,
             "station.toml:1:1: warning: no [[device]] entries: the agent will offer no scanner or printer — add [[device]] tables with id, profile and connection",
         ],
     );
@@ -206,54 +220,64 @@ fn station_table() {
         "[server]\n",
         &[
             "station.toml:1:1: error: missing table [station] — add [station] with name = \"UBND phường … — Quầy 1\" and counter = 1",
+            "station.toml:1:1: warning: no web app can use this agent until its origin is listed — list your web app's exact origin, e.g. allowed_origins = [\"https://motcua.example.gov.vn\"]",
             "station.toml:1:1: warning: no [[device]] entries: the agent will offer no scanner or printer — add [[device]] tables with id, profile and connection",
         ],
     );
     check(
-        "station = 3\n[[device]]\nid = \"a\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner\"\n",
+        &format!("station = 3\n[[device]]\nid = \"a\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner\"\n{ORIGINS}"),
         &["station.toml:1:11: error: `station` must be a table, found an integer — write it as a table: [station] on its own line, then its keys"],
     );
     check(
-        "[station]\nname = \"  \"\ncounter = 0\ntimezone = \"GMT +7\"\n[[device]]\nid = \"a\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner\"\n",
+        &format!("[station]\nname = \"  \"\ncounter = 0\ntimezone = \"GMT +7\"\n[[device]]\nid = \"a\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner\"\n{ORIGINS}"),
         &[
             "station.toml:2:8: error: station name is empty — write the office and counter, e.g. \"UBND phường Long Biên — Quầy 3\"",
             "station.toml:3:11: error: `counter` must be at least 1",
-            "station.toml:4:12: error: time zone `GMT +7` is not an IANA zone name — write timezone = \"Asia/Ho_Chi_Minh\"",
+            "station.toml:4:12: error: time zone `GMT +7` is not an IANA zone name or a UTC offset — for UTC+07:00 write timezone = \"+07:00\" (in Việt Nam, \"Asia/Ho_Chi_Minh\")",
         ],
     );
     check(
-        "[station]\nname = 3\ncounter = 2.0\n[[device]]\nid = \"a\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner\"\n",
+        &format!("[station]\nname = 3\ncounter = 2.0\n[[device]]\nid = \"a\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner\"\n{ORIGINS}"),
         &[
             "station.toml:2:8: error: `name` must be a string, found an integer — put it in double quotes: name = \"3\"",
             "station.toml:3:11: error: `counter` must be an integer, found a float — write a whole number, without a decimal point",
         ],
     );
     check(
-        "[station]\nname = \"a\"\ncounter = 1\ncountr = 2\n[sever]\n[[device]]\nid = \"a\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner\"\n",
+        &format!("[station]\nname = \"a\"\ncounter = 1\ncountr = 2\n[sever]\n[[device]]\nid = \"a\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner\"\n{ORIGINS}"),
         &[
             "station.toml:4:1: error: unknown key `countr` in [station] — did you mean `counter`?",
             "station.toml:5:2: error: unknown key `sever` — did you mean `server`?",
         ],
     );
     check(
-        "[station]\nname = \"a\"\ncounter = 1\n[printer]\n[[device]]\nid = \"a\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner\"\n",
+        &format!("[station]\nname = \"a\"\ncounter = 1\n[printer]\n[[device]]\nid = \"a\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner\"\n{ORIGINS}"),
         &["station.toml:4:2: error: unknown key `printer` — the file accepts `station`, `server`, `storage`, `profiles` or `device`"],
     );
 }
 
 #[test]
 fn server_table() {
-    check_extra("[server]\nlisten = \"[::1]:7420\"\n", &[]);
+    check_extra("[server]\nlisten = \"[::1]:7420\"\nallowed_origins = [\"https://a\"]\n", &[]);
+    // Without allowed_origins (or with none in it), no web app gets in.
+    let no_origins = "station.toml:8:1: warning: no web app can use this agent until its origin is listed — list your \
+                      web app's exact origin, e.g. allowed_origins = [\"https://motcua.example.gov.vn\"]";
+    check_extra("[server]\nlisten = \"[::1]:7420\"\n", &[no_origins]);
     check_extra(
-        "[server]\nlisten = \"localhost:7420\"\n",
+        "[server]\nallowed_origins = []\n",
+        &["station.toml:9:19: warning: no web app can use this agent until its origin is listed — list your web app's exact origin, e.g. allowed_origins = [\"https://motcua.example.gov.vn\"]"],
+    );
+    check(BASE, &[NO_SERVER]);
+    check_extra(
+        "[server]\nlisten = \"localhost:7420\"\nallowed_origins = [\"https://a\"]\n",
         &["station.toml:9:10: error: `localhost:7420` is not an IP address and port — write an IP literal, e.g. listen = \"127.0.0.1:7420\"; browsers reach the agent by IP"],
     );
     check_extra(
-        "[server]\nlisten = \"192.168.1.10:7420\"\n",
+        "[server]\nlisten = \"192.168.1.10:7420\"\nallowed_origins = [\"https://a\"]\n",
         &["station.toml:9:10: error: listen address must be loopback — the agent serves only this PC's browser: use 127.0.0.1:7420 (or [::1]:7420)"],
     );
     check_extra(
-        "[server]\nlisten = \"127.0.0.1:0\"\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\nallowed_origins = [\"https://a\"]\n",
         &["station.toml:9:10: warning: port 0 picks a different port at each start — web pages look for the agent at a fixed port: use 7420"],
     );
     check_extra(
@@ -284,15 +308,20 @@ fn origins_are_normalised_and_deduplicated() {
 
 #[test]
 fn storage_table() {
-    check_extra("[storage]\nqueue = \"postgres://agent@10.0.0.5/queue\"\n", &[]);
-    check_extra("[storage]\nqueue = \"postgresql://agent@10.0.0.5:5433/queue\"\n", &[]);
+    check_extra("[storage]\nqueue = \"sqlite\"\n", &[]);
+    let not_yet = "station.toml:9:9: warning: the shared PostgreSQL queue is not available in this build yet; the agent uses the embedded store — each counter numbers its own tickets until then; write queue = \"sqlite\" to say so";
+    check_extra("[storage]\nqueue = \"postgres://agent@10.0.0.5/queue\"\n", &[not_yet]);
+    check_extra("[storage]\nqueue = \"postgresql://agent@10.0.0.5:5433/queue\"\n", &[not_yet]);
     check_extra(
         "[storage]\nqueue = \"mysql://x\"\n",
         &["station.toml:9:9: error: queue `mysql://x` is neither `sqlite` nor a postgres:// URL — write queue = \"sqlite\" (this counter only) or queue = \"postgres://agent@10.0.0.5/queue\" (shared)"],
     );
     check_extra(
         "[storage]\nqueue = \"postgres://agent:s3cret@10.0.0.5/queue\"\n",
-        &["station.toml:9:9: warning: the queue URL holds a password that anyone who can read this file can see — leave it out and give it in the agent user's ~/.pgpass (or PGPASSWORD)"],
+        &[
+            "station.toml:9:9: warning: the queue URL holds a password that anyone who can read this file can see — leave it out and give it in the agent user's ~/.pgpass (or PGPASSWORD)",
+            not_yet,
+        ],
     );
     check_extra(
         "[storage]\ndata_dir = \"\"\nqueu = \"sqlite\"\n",
@@ -306,25 +335,27 @@ fn storage_table() {
 #[test]
 fn queue_store_and_paths_resolve() {
     let text = format!("{BASE}[storage]\ndata_dir = \"data\"\nqueue = \"postgres://agent:s3cret@10.0.0.5/queue\"\n");
-    let (station, _) =
+    let (station, warnings) =
         load_station_str("/etc/counter-agent/station.toml", &text, &Overrides::default(), SIM_ONLY).expect("loads");
+    // No [server] allowed_origins, a password in the URL, and no shared queue yet.
+    assert_eq!((warnings.n_errors(), warnings.n_warnings()), (0, 3), "{warnings}");
     assert_eq!(station.data_dir, PathBuf::from("/etc/counter-agent/data"));
     assert_eq!(station.queue, QueueStore::Postgres { url: "postgres://agent:s3cret@10.0.0.5/queue".into() });
     assert_eq!(format!("{:?}", station.queue), r#"Postgres { url: "postgres://agent:***@10.0.0.5/queue" }"#);
 
-    let station = load_ok(BASE, &Overrides::default(), SIM_ONLY);
+    let station = load_ok(&good(), &Overrides::default(), SIM_ONLY);
     assert_eq!(station.data_dir, default_data_dir());
     assert_eq!(station.listen, DEFAULT_LISTEN);
     assert_eq!(station.timezone, DEFAULT_TIMEZONE);
     assert_eq!(station.queue, QueueStore::Sqlite);
-    assert!(station.allowed_origins.is_empty());
+    assert_eq!(station.allowed_origins, ["https://motcua.example.gov.vn"]);
 }
 
 #[test]
 fn devices() {
     check_extra(
         "[[device]]\nid = \"Máy in\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"sim:printer-58mm\"\n",
-        &["station.toml:9:6: error: device id `Máy in` must be lowercase letters, digits, `-` and `_` — ids are plain ASCII, e.g. id = \"receipt\"; put the Vietnamese name in name = \"Máy in\""],
+        &["station.toml:9:6: error: device id `Máy in` must be lowercase letters, digits, `-` and `_` — ids are plain ASCII, e.g. id = \"may-in\"; put the Vietnamese name in name = \"Máy in\""],
     );
     check_extra(
         "[[device]]\nid = \"Ticket 2\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"sim:printer-58mm\"\n",
@@ -338,7 +369,7 @@ fn devices() {
         ],
     );
     check_extra(
-        "[[device]]\nid = \"copy\"\nprofile = \"escpos-generic-80mm\"\nconnection = \"sim:printer-80mm\"\n",
+        "[[device]]\nid = \"ticket\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"sim:printer-58mm?paper=near-end\"\n",
         &[],
     );
     check_extra(
@@ -350,7 +381,7 @@ fn devices() {
         &["station.toml:8:2: error: invalid TOML: duplicate key — each key and each [table] may appear only once; [[device]] repeats with double brackets"],
     );
     check(
-        "[station]\nname = \"a\"\ncounter = 1\n[device]\nid = \"x\"\n",
+        &format!("[station]\nname = \"a\"\ncounter = 1\n[device]\nid = \"x\"\n{ORIGINS}"),
         &["station.toml:4:1: error: `device` must be an array of tables, found a table — repeat `[[device]]` with double brackets, once per entry"],
     );
     check_extra(
@@ -366,18 +397,68 @@ fn devices() {
 fn two_devices_cannot_share_a_physical_device() {
     let text = format!(
         "{BASE}[[device]]\nid = \"a\"\nprofile = \"escpos-generic-80mm\"\nconnection = \"tcp://10.0.0.9\"\n\
-         [[device]]\nid = \"b\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"tcp://10.0.0.9:9100\"\n"
+         [[device]]\nid = \"b\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"tcp://10.0.0.9:9100\"\n{ORIGINS}"
     );
     let actual = diagnostics_of(&text, &Overrides::default(), &["sim", "tcp"]);
     assert_eq!(
         actual,
-        ["station.toml:15:14: error: device `a` already uses connection `tcp://10.0.0.9:9100` — a physical device belongs to one [[device]]; see line 11"]
+        ["station.toml:15:14: error: device `a` already uses connection `tcp://10.0.0.9:9100` — one device, one [[device]]: point this entry at another device or remove it (the first is on line 11)"]
+    );
+}
+
+/// Two devices on one device: the second is an error at its connection, naming the first.
+fn check_shared(first: &str, second: &str, expected: &[&str]) {
+    let text = format!(
+        "{BASE}[[device]]\nid = \"a\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"{first}\"\n\
+         [[device]]\nid = \"b\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"{second}\"\n{ORIGINS}"
+    );
+    let schemes = ["sim", "tcp", "serial", "usb", "ipp", "ipps", "file"];
+    assert_eq!(diagnostics_of(&text, &Overrides::default(), &schemes), expected, "{first} and {second}");
+}
+
+#[test]
+fn one_device_one_entry() {
+    let twice = |connection: &str| {
+        format!(
+            "station.toml:15:14: error: device `a` already uses connection `{connection}` — one device, one \
+             [[device]]: point this entry at another device or remove it (the first is on line 11)"
+        )
+    };
+    // Simulators too: each is driven by one actor.
+    check_shared("sim:printer-58mm", "sim:printer-58mm", &[&twice("sim:printer-58mm")]);
+    check_shared(
+        "sim:printer-58mm",
+        "sim:printer-80mm",
+        &["station.toml:15:14: error: device `receipt` already uses connection `sim:printer-80mm` — one device, one [[device]]: point this entry at another device or remove it (the first is on line 7)"],
+    );
+    check_shared("sim:printer-58mm?paper=out", "sim:printer-58mm?paper=ok", &[]);
+    // Line settings do not make another port; ipp and ipps reach the same queue.
+    check_shared(
+        "serial:/dev/ttyUSB0?baud=9600",
+        "serial:/dev/ttyUSB0?baud=19200",
+        &[&twice("serial:/dev/ttyUSB0?baud=9600&flow=none")],
+    );
+    check_shared("serial:/dev/ttyUSB0", "serial:/dev/ttyUSB1", &[]);
+    check_shared(
+        "ipp://Printer.local/ipp/print",
+        "ipps://printer.local:631/ipp/print",
+        &[&twice("ipp://Printer.local:631/ipp/print")],
+    );
+    check_shared("tcp://10.0.0.9:9100", "tcp://10.0.0.9:9101", &[]);
+    check_shared("file:/dev/usb/lp0", "file:/dev/usb/lp0", &[&twice("file:/dev/usb/lp0")]);
+    // USB: two of the same model need their serial numbers.
+    check_shared("usb:0fe6:811e:A1", "usb:0fe6:811e:B2", &[]);
+    check_shared("usb:0fe6:811e:A1", "usb:0fe6:811e:A1", &[&twice("usb:0fe6:811e:A1")]);
+    check_shared(
+        "usb:0fe6:811e",
+        "usb:0fe6:811e:B2",
+        &["station.toml:15:14: error: device `a` already uses connection `usb:0fe6:811e` — without a serial number usb:VID:PID opens the first such device it finds; give both their serial numbers, usb:VID:PID:SERIAL (see `counter-agent devices`; the first is on line 11)"],
     );
 }
 
 #[test]
 fn device_names_and_settings_come_from_profile_unless_named() {
-    let text = format!("{BASE}[[device]]\nid = \"ticket\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"sim:printer-58mm\"\nname = \"Máy in phiếu\"\n");
+    let text = format!("{BASE}[[device]]\nid = \"ticket\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"sim:printer-58mm\"\nname = \"Máy in phiếu\"\n{ORIGINS}");
     let station = load_ok(&text, &Overrides::default(), SIM_ONLY);
     assert_eq!(station.devices[0].display_name, "Máy in nhiệt ESC/POS khổ 80 mm");
     assert_eq!(station.devices[1].display_name, "Máy in phiếu");
@@ -404,13 +485,15 @@ fn syntax_errors_give_the_parser_position() {
 
 #[test]
 fn a_byte_order_mark_is_ignored() {
-    let text = format!("\u{feff}{BASE}");
+    let text = format!("\u{feff}{}", good());
     load_ok(&text, &Overrides::default(), SIM_ONLY);
 }
 
 #[test]
 fn overrides_win_over_the_file() {
-    let text = format!("{BASE}[server]\nlisten = \"127.0.0.1:7420\"\n[storage]\ndata_dir = \"/srv/agent\"\n");
+    let text = format!(
+        "{BASE}[server]\nlisten = \"127.0.0.1:7420\"\nallowed_origins = [\"https://a\"]\n[storage]\ndata_dir = \"/srv/agent\"\n"
+    );
     let listen: SocketAddr = "127.0.0.1:9999".parse().expect("literal");
     let overrides = Overrides { listen: Some(listen), data_dir: Some(PathBuf::from("/tmp/agent-data")) };
     let station = load_ok(&text, &overrides, SIM_ONLY);
@@ -422,7 +505,7 @@ fn overrides_win_over_the_file() {
     assert_eq!((station.listen, station.data_dir), (listen, PathBuf::from("/srv/agent")));
 
     // The file is still checked, and a flag must obey the same rule as the file.
-    let bad_file = format!("{BASE}[server]\nlisten = \"0.0.0.0:7420\"\n");
+    let bad_file = format!("{BASE}[server]\nlisten = \"0.0.0.0:7420\"\nallowed_origins = [\"https://a\"]\n");
     let public = Overrides { listen: Some("0.0.0.0:7420".parse().expect("literal")), data_dir: None };
     assert_eq!(
         diagnostics_of(&bad_file, &public, SIM_ONLY),
@@ -455,7 +538,7 @@ fn station_files_on_disk() {
     );
 
     let good = dir.path().join("station.toml");
-    std::fs::write(&good, BASE).expect("write");
+    std::fs::write(&good, self::good()).expect("write");
     let (station, warnings) = load_station(&good, &Overrides::default(), SIM_ONLY).expect("loads");
     assert!(warnings.is_empty());
     assert_eq!(station.source.as_deref(), Some(good.as_path()));
@@ -492,8 +575,8 @@ fn extra_profile_folders() {
     let station_path = dir.path().join("station.toml");
     let text = format!(
         "{BASE}[profiles]\ndirs = [\"my-profiles\", \"nowhere\"]\n\
-         [[device]]\nid = \"custom\"\nprofile = \"custom-80\"\nconnection = \"sim:printer-80mm\"\n\
-         [[device]]\nid = \"broken\"\nprofile = \"broken-80\"\nconnection = \"sim:printer-80mm\"\n"
+         [[device]]\nid = \"custom\"\nprofile = \"custom-80\"\nconnection = \"sim:printer-80mm?paper=ok\"\n\
+         [[device]]\nid = \"broken\"\nprofile = \"broken-80\"\nconnection = \"sim:printer-80mm?paper=out\"\n{ORIGINS}"
     );
     std::fs::write(&station_path, &text).expect("write");
     let error = load_station(&station_path, &Overrides::default(), SIM_ONLY).expect_err("has errors");
@@ -519,9 +602,10 @@ fn extra_profile_folders() {
     // Without the broken pieces, the extra profile resolves.
     std::fs::remove_file(&copy).expect("remove");
     std::fs::remove_file(&broken).expect("remove");
-    let text = text
-        .replace(", \"nowhere\"", "")
-        .replace("\n[[device]]\nid = \"broken\"\nprofile = \"broken-80\"\nconnection = \"sim:printer-80mm\"", "");
+    let text = text.replace(", \"nowhere\"", "").replace(
+        "\n[[device]]\nid = \"broken\"\nprofile = \"broken-80\"\nconnection = \"sim:printer-80mm?paper=out\"",
+        "",
+    );
     std::fs::write(&station_path, &text).expect("write");
     let (station, warnings) = load_station(&station_path, &Overrides::default(), SIM_ONLY).expect("loads");
     assert!(warnings.is_empty(), "{warnings}");
@@ -567,4 +651,131 @@ fn ids() {
     for id in ["", "-a", "_a", "A", "máy", "a b", "a.b"] {
         assert!(!is_valid_id(id), "{id}");
     }
+}
+
+/// `[station] timezone = …` on [`BASE`]: the value is on line 4, column 12.
+fn check_zone(zone: &str, expected: &[&str]) {
+    let (station, devices) = BASE.split_at(BASE.find("[[device]]").expect("BASE has a device"));
+    let text = format!("{station}timezone = \"{zone}\"\n{devices}");
+    assert!(text.starts_with("[station]\nname = \"Quầy 1\"\ncounter = 1\ntimezone"), "{text}");
+    check(&format!("{text}{ORIGINS}"), expected);
+}
+
+#[test]
+fn time_zones() {
+    for zone in ["Asia/Ho_Chi_Minh", "Asia/Saigon", "Asia/Bangkok", "UTC", "Etc/UTC", "+07:00", "-03:30", "Etc/GMT-0"] {
+        check_zone(zone, &[]);
+    }
+    check_zone(
+        "Mars/Olympus",
+        &["station.toml:4:12: error: time zone `Mars/Olympus` is not an IANA zone name or a UTC offset — write timezone = \"Asia/Ho_Chi_Minh\" (Việt Nam), another IANA name such as \"Asia/Bangkok\", or a UTC offset such as \"+07:00\""],
+    );
+    check_zone(
+        "Asia/Saigon_City",
+        &["station.toml:4:12: error: time zone `Asia/Saigon_City` is not an IANA zone name or a UTC offset — did you mean `Asia/Saigon`? Zone names are case-sensitive"],
+    );
+    check_zone(
+        "asia/ho_chi_minh",
+        &["station.toml:4:12: error: time zone `asia/ho_chi_minh` is not an IANA zone name or a UTC offset — did you mean `Asia/Ho_Chi_Minh`? Zone names are case-sensitive"],
+    );
+    check_zone(
+        "UTC+7",
+        &["station.toml:4:12: error: time zone `UTC+7` is not an IANA zone name or a UTC offset — for UTC+07:00 write timezone = \"+07:00\" (in Việt Nam, \"Asia/Ho_Chi_Minh\")"],
+    );
+    check_zone(
+        "Etc/GMT+7",
+        &["station.toml:4:12: warning: `Etc/GMT+7` is UTC-07:00: the sign of Etc/GMT names is the opposite of what they seem — if UTC-07:00 is meant, write timezone = \"-07:00\", which reads the way it is meant"],
+    );
+    // A warning keeps the zone as written.
+    let (station, devices) = BASE.split_at(BASE.find("[[device]]").expect("BASE has a device"));
+    let text = format!("{station}timezone = \"Etc/GMT-7\"\n{devices}{ORIGINS}");
+    let (station, warnings) = load_station_str("station.toml", &text, &Overrides::default(), SIM_ONLY).expect("loads");
+    assert_eq!((station.timezone.as_str(), warnings.n_warnings()), ("Etc/GMT-7", 1));
+}
+
+#[test]
+fn invalid_ids_get_a_clean_id_in_the_hint() {
+    let check_id = |id: &str, hint: &str| {
+        let extra = format!(
+            "[[device]]\nid = \"{id}\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"sim:printer-58mm\"\n"
+        );
+        let expected = format!(
+            "station.toml:9:6: error: device id `{id}` must be lowercase letters, digits, `-` and `_` — {hint}"
+        );
+        check_extra(&extra, &[&expected]);
+    };
+    check_id("../etc", "e.g. id = \"etc\"");
+    check_id("../../", "e.g. id = \"receipt\"");
+    check_id("", "e.g. id = \"receipt\"");
+    check_id("-ticket_", "e.g. id = \"ticket\"");
+    check_id("Ticket.2", "e.g. id = \"ticket-2\"");
+    check_id(
+        "Máy in số 2",
+        "ids are plain ASCII, e.g. id = \"may-in-so-2\"; put the Vietnamese name in name = \"Máy in số 2\"",
+    );
+    check_id("ĐẦU ĐỌC", "ids are plain ASCII, e.g. id = \"dau-doc\"; put the Vietnamese name in name = \"ĐẦU ĐỌC\"");
+    // Path-like text is never offered as a name either.
+    check_id("../Máy in", "e.g. id = \"may-in\"");
+    check_id("Quầy 3/máy", "e.g. id = \"quay-3-may\"");
+}
+
+#[test]
+fn clean_ids() {
+    let check = |value: &str, expected: &str| assert_eq!(station::clean_id(value), expected, "{value:?}");
+    check("Ticket 2", "ticket-2");
+    check("a__b", "a_b");
+    check("a - b", "a-b");
+    check("_a", "a");
+    check("..", "");
+    // Decomposed text: `a` followed by a combining acute accent.
+    check("Ma\u{301}y", "may");
+    for value in ["../etc", "Máy in", " x ", "-", "A.B/C\\D"] {
+        let cleaned = station::clean_id(value);
+        assert!(cleaned.is_empty() || is_valid_id(&cleaned), "{value:?} → {cleaned:?}");
+    }
+}
+
+#[test]
+fn every_bad_serial_option_is_reported() {
+    let extra = "[[device]]\nid = \"ticket\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"serial:/dev/ttyS0?baud=fast&flow=maybe\"\n";
+    let expected = [
+        "station.toml:11:14: error: invalid serial option `baud=fast` — serial options are baud=<number> and flow=none|rtscts|xonxoff",
+        "station.toml:11:14: error: invalid serial option `flow=maybe` — serial options are baud=<number> and flow=none|rtscts|xonxoff",
+    ];
+    assert_eq!(diagnostics_of(&format!("{BASE}{extra}{ORIGINS}"), &Overrides::default(), &["sim", "serial"]), expected);
+}
+
+/// Driver problems come back at each device's connection value; config knows no driver, so these
+/// tests hand it a made-up check.
+#[test]
+fn driver_problems_are_reported_at_the_connection() {
+    let text = format!(
+        "{BASE}[[device]]\nid = \"scanner\"\nprofile = \"sane-generic\"\n  connection  =  \"sim:printer-a4\"\n{ORIGINS}"
+    );
+    let station = load_ok(&text, &Overrides::default(), SIM_ONLY);
+    let at: Vec<Option<(u32, u32)>> = station.devices.iter().map(|d| d.connection_at).collect();
+    assert_eq!(at, [Some((7, 14)), Some((11, 18))]);
+
+    let diagnostics = check_devices(&station, |spec| match (spec.id.as_str(), spec.settings.kind()) {
+        ("scanner", DeviceKind::Scanner) => vec![
+            "sim:printer-a4 is a printer but the profile is for a scanner — write connection = \"sim:scanner\"".into(),
+            "a problem without a hint".into(),
+        ],
+        _ => Vec::new(),
+    });
+    let shown: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "station.toml:11:18: error: device `scanner`: sim:printer-a4 is a printer but the profile is for a scanner — write connection = \"sim:scanner\"",
+            "station.toml:11:18: error: device `scanner`: a problem without a hint",
+        ]
+    );
+    assert!(diagnostics.has_errors());
+    assert!(check_devices(&station, |_| Vec::new()).is_empty());
+
+    // The demo station has no file: its problems are about the station as a whole.
+    let demo = demo_station("127.0.0.1:7420".parse().expect("literal"), PathBuf::from("demo-data"));
+    let diagnostics = check_devices(&demo, |spec| if spec.id == "a4" { vec!["odd — fix it".into()] } else { vec![] });
+    assert_eq!(diagnostics.to_string(), "<demo station>: error: device `a4`: odd — fix it");
 }

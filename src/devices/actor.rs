@@ -5,7 +5,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
-use counter_agent_driver_api::{CancelToken, Device, DeviceStatus, DriverError, DriverFactory, OpenSpec, StatusReason};
+use counter_agent_driver_api::{
+    CancelToken, Device, DeviceState, DeviceStatus, DriverError, DriverFactory, OpenSpec, StatusReason,
+};
 use tokio::sync::{mpsc, watch};
 
 use super::{Command, DeviceHandle, DeviceInfo, DeviceStartError, ScanUpdate, Shared, StatusListener};
@@ -228,6 +230,8 @@ impl Actor {
             None => return,
         };
         match polled {
+            // A device with an open (paused) batch is not free for anyone else.
+            Ok(status) if self.batch_open && status.state == DeviceState::Ready => self.set_status(DeviceStatus::BUSY),
             Ok(status) => self.set_status(status),
             Err(error) => {
                 let reason = error.status_reason().unwrap_or(StatusReason::ProtocolError);

@@ -86,6 +86,8 @@ pub enum PrintError {
     Store(#[from] StoreError),
     #[error("cannot write the document to the spool folder")]
     Io(#[from] std::io::Error),
+    #[error("the PC's disk is full")]
+    StorageFull,
 }
 
 /// What a client submits.
@@ -172,6 +174,22 @@ impl PrintService {
     /// A job that was printing when the agent stopped may or may not be on paper: mark it failed
     /// (`interrupted`) instead of risking a second copy.
     fn recover(&self) -> Result<(), PrintError> {
+        // Spool files without a job that still needs them (a crash between writing the file and
+        // inserting the row, or a disk that filled up) are deleted.
+        let mut needed = std::collections::HashSet::new();
+        for device in self.inner.wake.keys() {
+            for row in self.inner.store.print_jobs_in(device, &["queued", "waiting", "printing"])? {
+                needed.insert(format!("{}.job", row.id));
+            }
+        }
+        for entry in std::fs::read_dir(&self.inner.spool)?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !needed.contains(&name) {
+                if let Err(error) = std::fs::remove_file(entry.path()) {
+                    tracing::warn!(message = "Cannot delete an orphaned spool file.", file = %name, %error);
+                }
+            }
+        }
         for device in self.inner.wake.keys() {
             for row in self.inner.store.print_jobs_in(device, &["printing"])? {
                 if self.inner.store.transition_print_job(
@@ -226,7 +244,15 @@ impl PrintService {
         let id = random_id(8);
         // Spool first and sync: once the row exists, the bytes are on disk.
         let path = self.spool_path(&id);
-        write_synced(&path, &request.bytes)?;
+        if let Err(error) = write_synced(&path, &request.bytes) {
+            // Never leave a partial document behind.
+            let _ = std::fs::remove_file(&path);
+            return Err(if error.kind() == std::io::ErrorKind::StorageFull {
+                PrintError::StorageFull
+            } else {
+                error.into()
+            });
+        }
         let inserted = self.inner.store.insert_print_job(&NewPrintJob {
             id: &id,
             device: &request.device,

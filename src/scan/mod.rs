@@ -8,4 +8,4 @@
 pub mod pipeline;
 mod session;
 
-pub use session::{PageView, ScanError, ScanService, ScanState, ScanView, StartScan};
+pub use session::{PageView, ScanError, ScanService, ScanState, ScanView, StartScan, MAX_PAGES, PAUSED_IDLE};

@@ -19,6 +19,11 @@ use crate::events::{EventBody, EventBus};
 use crate::store::now_ms;
 
 pub const MIN_DPI: u32 = 75;
+/// A batch stops at this many pages (a stuck feeder sensor must not fill the disk).
+pub const MAX_PAGES: usize = 500;
+/// Default for how long a batch may stay paused without the clerk touching it before it is
+/// closed, so the scanner is free again; its pages stay until the time-to-live.
+pub const PAUSED_IDLE: Duration = Duration::from_secs(10 * 60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanState {
@@ -56,8 +61,8 @@ pub enum ScanError {
     PageNotFound(u32),
     #[error("scan `{id}` is {state}, so it cannot be continued")]
     NotPaused { id: String, state: &'static str },
-    #[error("scanner `{0}` is busy with another scan")]
-    Busy(String),
+    #[error("scanner `{device}` is busy with {}", scan_id.as_ref().map_or("another scan".to_string(), |id| format!("your scan `{id}`")))]
+    Busy { device: String, scan_id: Option<String> },
     #[error("scan has no pages yet")]
     NoPages,
     #[error("the document is {size} bytes, over the {limit}-byte limit")]
@@ -66,6 +71,8 @@ pub enum ScanError {
     Device(#[from] DeviceError),
     #[error("cannot keep the scanned page on disk")]
     Io(#[from] std::io::Error),
+    #[error("the PC's disk is full")]
+    StorageFull,
 }
 
 /// What the clerk asked for.
@@ -117,7 +124,11 @@ struct Session {
     pages: Vec<StoredPage>,
     cancel: CancelToken,
     dir: PathBuf,
-    created: Instant,
+    /// Last time anyone read or changed the session; the time-to-live counts from here.
+    touched: Instant,
+    /// Last change of state or pages; a paused batch's idle time counts from here (status polling
+    /// by a forgotten tab must not keep the scanner blocked).
+    changed: Instant,
     created_ms: i64,
     updated_ms: i64,
 }
@@ -156,7 +167,9 @@ struct Inner {
     events: EventBus,
     dir: PathBuf,
     ttl: Duration,
+    paused_idle: Duration,
     sessions: Mutex<HashMap<String, SessionRef>>,
+    assembling: tokio::sync::Semaphore,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -175,12 +188,28 @@ fn reason_code(error: &DriverError) -> String {
 
 impl ScanService {
     /// `dir` holds one folder per session; whatever is left there from a previous run is deleted.
-    pub fn new(devices: Devices, events: EventBus, dir: PathBuf, ttl: Duration) -> std::io::Result<ScanService> {
+    pub fn new(
+        devices: Devices,
+        events: EventBus,
+        dir: PathBuf,
+        ttl: Duration,
+        paused_idle: Duration,
+    ) -> std::io::Result<ScanService> {
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
         std::fs::create_dir_all(&dir)?;
-        Ok(ScanService { inner: Arc::new(Inner { devices, events, dir, ttl, sessions: Mutex::new(HashMap::new()) }) })
+        Ok(ScanService {
+            inner: Arc::new(Inner {
+                devices,
+                events,
+                dir,
+                ttl,
+                paused_idle,
+                sessions: Mutex::new(HashMap::new()),
+                assembling: tokio::sync::Semaphore::new(1),
+            }),
+        })
     }
 
     fn scanner(&self, id: &str) -> Result<(DeviceHandle, counter_agent_driver_api::ScannerSettings), ScanError> {
@@ -214,12 +243,12 @@ impl ScanService {
         let dir = self.inner.dir.join(&id);
         let session = {
             let mut sessions = lock(&self.inner.sessions);
-            let busy = sessions.values().any(|s| {
+            let busy = sessions.values().find_map(|s| {
                 let s = lock(s);
-                s.device == request.device && s.is_active()
+                (s.device == request.device && s.is_active()).then(|| (s.origin == origin).then(|| s.id.clone()))
             });
-            if busy {
-                return Err(ScanError::Busy(request.device.clone()));
+            if let Some(scan_id) = busy {
+                return Err(ScanError::Busy { device: request.device.clone(), scan_id });
             }
             std::fs::create_dir_all(&dir)?;
             let now = now_ms();
@@ -233,7 +262,8 @@ impl ScanService {
                 pages: Vec::new(),
                 cancel: CancelToken::new(),
                 dir,
-                created: Instant::now(),
+                touched: Instant::now(),
+                changed: Instant::now(),
                 created_ms: now,
                 updated_ms: now,
             }));
@@ -264,7 +294,13 @@ impl ScanService {
                         Ok(Ok(encoded)) => {
                             if let Err(error) = self.keep_page(&session, encoded).await {
                                 tracing::error!(message = "Cannot keep scanned page.", %error);
-                                self.finish(&session, ScanState::Failed, Some("io_error".into()));
+                                let reason = if error.kind() == std::io::ErrorKind::StorageFull {
+                                    "storage_full"
+                                } else {
+                                    "storage_error"
+                                };
+                                self.stop_batch(&session);
+                                self.finish(&session, ScanState::Failed, Some(reason.into()));
                                 return;
                             }
                         }
@@ -285,7 +321,15 @@ impl ScanService {
                 }
                 ScanUpdate::Finished => self.finish(&session, ScanState::Completed, None),
                 ScanUpdate::Failed(error) => self.finish(&session, ScanState::Failed, Some(reason_code(&error))),
-                ScanUpdate::Cancelled => self.finish(&session, ScanState::Cancelled, None),
+                ScanUpdate::Cancelled => {
+                    // Cancelled by the page cap: a normal end with a reason; by a delete: gone anyway.
+                    let capped = lock(&session).pages.len() >= MAX_PAGES;
+                    if capped {
+                        self.finish(&session, ScanState::Completed, Some("too_many_pages".into()));
+                    } else {
+                        self.finish(&session, ScanState::Cancelled, None);
+                    }
+                }
             }
         }
     }
@@ -299,7 +343,13 @@ impl ScanService {
         if cancelled {
             return Ok(());
         }
-        tokio::fs::write(&path, &encoded.jpeg).await?;
+        // Write beside, then rename: a page on disk is always whole (a full disk leaves no half page).
+        let part = path.with_extension("jpg.part");
+        if let Err(error) = tokio::fs::write(&part, &encoded.jpeg).await {
+            let _ = tokio::fs::remove_file(&part).await;
+            return Err(error);
+        }
+        tokio::fs::rename(&part, &path).await?;
         let view = PageView {
             index,
             width: encoded.width,
@@ -315,6 +365,11 @@ impl ScanService {
             } else {
                 s.pages.push(StoredPage { view: view.clone(), color: encoded.color, path: path.clone() });
                 s.updated_ms = now_ms();
+                s.touched = Instant::now();
+                s.changed = s.touched;
+                if s.pages.len() >= MAX_PAGES {
+                    s.cancel.cancel();
+                }
                 Some((s.id.clone(), s.origin.clone()))
             }
         };
@@ -338,6 +393,18 @@ impl ScanService {
         Ok(())
     }
 
+    /// Stops a running batch on the device (the session keeps its pages).
+    fn stop_batch(&self, session: &SessionRef) {
+        let device = {
+            let s = lock(session);
+            s.cancel.cancel();
+            s.device.clone()
+        };
+        if let Some(handle) = self.inner.devices.get(&device) {
+            handle.end_scan();
+        }
+    }
+
     fn finish(&self, session: &SessionRef, state: ScanState, reason: Option<String>) {
         {
             let mut s = lock(session);
@@ -347,6 +414,8 @@ impl ScanService {
             s.state = state;
             s.reason = reason;
             s.updated_ms = now_ms();
+            s.touched = Instant::now();
+            s.changed = s.touched;
         }
         self.publish_state(session);
     }
@@ -369,13 +438,27 @@ impl ScanService {
     }
 
     /// A session visible to `origin` (another origin's sessions do not exist for it).
+    /// Every access counts as activity for the time-to-live.
     fn session(&self, origin: &str, id: &str) -> Result<SessionRef, ScanError> {
         let sessions = lock(&self.inner.sessions);
-        sessions
-            .get(id)
-            .filter(|s| lock(s).origin == origin)
-            .cloned()
-            .ok_or_else(|| ScanError::NotFound(id.to_string()))
+        let session = sessions.get(id).filter(|s| lock(s).origin == origin).cloned();
+        let session = session.ok_or_else(|| ScanError::NotFound(id.to_string()))?;
+        lock(&session).touched = Instant::now();
+        Ok(session)
+    }
+
+    /// The origin's sessions, newest first (a page that was reloaded finds its scan again).
+    pub fn list(&self, origin: &str) -> Vec<ScanView> {
+        let sessions = lock(&self.inner.sessions);
+        let mut views: Vec<ScanView> = sessions
+            .values()
+            .filter_map(|s| {
+                let s = lock(s);
+                (s.origin == origin).then(|| s.view())
+            })
+            .collect();
+        views.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then_with(|| b.id.cmp(&a.id)));
+        views
     }
 
     pub fn get(&self, origin: &str, id: &str) -> Result<ScanView, ScanError> {
@@ -401,6 +484,7 @@ impl ScanService {
             s.state = ScanState::Scanning;
             s.reason = None;
             s.updated_ms = now_ms();
+            s.changed = Instant::now();
         }
         self.publish_state(&session);
         tokio::spawn(self.clone().follow(session.clone(), updates));
@@ -461,6 +545,15 @@ impl ScanService {
         if pages.is_empty() {
             return Err(ScanError::NoPages);
         }
+        // The PDF holds every JPEG as-is, so it is at least their sum: refuse before building it.
+        let images: u64 = pages.iter().map(|(view, _, _)| view.n_bytes).sum();
+        if let Some(limit) = max_bytes {
+            if images > limit as u64 {
+                return Err(ScanError::TooLarge { size: images as usize, limit });
+            }
+        }
+        // One document at a time: each is built in memory.
+        let _permit = self.inner.assembling.acquire().await.map_err(|_| std::io::Error::other("shutting down"))?;
         let mut encoded = Vec::with_capacity(pages.len());
         for (view, color, path) in pages {
             let jpeg = tokio::fs::read(path).await?;
@@ -475,27 +568,32 @@ impl ScanService {
         }
     }
 
-    /// Deletes sessions older than the time-to-live that are not scanning. Returns how many.
+    /// Closes batches paused for longer than `paused_idle` without activity (the scanner is free
+    /// again, the pages stay), and deletes sessions idle for longer than the time-to-live that are
+    /// not scanning. Returns how many sessions were deleted.
     pub fn sweep(&self) -> usize {
         let now = Instant::now();
-        let expired: Vec<String> = lock(&self.inner.sessions)
-            .values()
-            .filter_map(|s| {
-                let s = lock(s);
-                (now.duration_since(s.created) >= self.inner.ttl && s.state != ScanState::Scanning)
-                    .then(|| s.id.clone())
-            })
-            .collect();
+        let sessions: Vec<SessionRef> = lock(&self.inner.sessions).values().cloned().collect();
+        let mut expired = Vec::new();
+        for session in sessions {
+            let (id, state, idle, unchanged) = {
+                let s = lock(&session);
+                (s.id.clone(), s.state, now.duration_since(s.touched), now.duration_since(s.changed))
+            };
+            if idle >= self.inner.ttl && state != ScanState::Scanning {
+                expired.push(id);
+            } else if state == ScanState::Paused && unchanged >= self.inner.paused_idle {
+                self.stop_batch(&session);
+                self.finish(&session, ScanState::Failed, Some("abandoned".into()));
+            }
+        }
         for id in &expired {
             if let Some(session) = lock(&self.inner.sessions).get(id).cloned() {
-                let mut s = lock(&session);
-                s.cancel.cancel();
-                if s.state == ScanState::Paused {
-                    if let Some(handle) = self.inner.devices.get(&s.device) {
-                        handle.end_scan();
-                    }
+                let paused = lock(&session).state == ScanState::Paused;
+                if paused {
+                    self.stop_batch(&session);
                 }
-                s.state = ScanState::Cancelled;
+                lock(&session).state = ScanState::Cancelled;
             }
             self.remove(id);
         }
@@ -506,9 +604,9 @@ impl ScanService {
     pub fn spawn_sweeper(&self) {
         let weak = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
-            // Every minute, or more often when the time-to-live is shorter (tests use a short one).
+            // Every minute, or more often when the TTL or paused idle time is shorter (tests use short ones).
             let every = weak.upgrade().map_or(Duration::from_secs(60), |inner| {
-                inner.ttl.clamp(Duration::from_millis(100), Duration::from_secs(60))
+                inner.ttl.min(inner.paused_idle).clamp(Duration::from_millis(100), Duration::from_secs(60))
             });
             let mut tick = tokio::time::interval(every);
             loop {

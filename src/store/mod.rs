@@ -52,6 +52,7 @@ impl Store {
         fs::create_dir_all(data_dir)
             .map_err(|source| StoreError::CreateDir { path: data_dir.to_path_buf(), source })?;
         check_writable(data_dir)?;
+        restrict_to_owner(data_dir);
         let path = data_dir.join("agent.sqlite3");
         let open_error = |source| StoreError::Open { path: path.clone(), source };
         let conn = rusqlite::Connection::open(&path).map_err(open_error)?;
@@ -83,6 +84,20 @@ impl Store {
     }
 }
 
+/// Scans and print jobs are citizen data: only the agent's own user may read the data directory.
+#[cfg(unix)]
+fn restrict_to_owner(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Err(error) = fs::set_permissions(dir, fs::Permissions::from_mode(0o700)) {
+        tracing::warn!(message = "Cannot restrict the data directory to its owner.", path = %dir.display(), %error);
+    }
+}
+
+#[cfg(not(unix))]
+fn restrict_to_owner(_dir: &Path) {
+    // On Windows the data directory lives under ProgramData with the service account's ACL.
+}
+
 fn check_writable(dir: &Path) -> Result<(), StoreError> {
     let probe = dir.join(".write-test");
     let result = fs::write(&probe, b"ok").and_then(|()| fs::remove_file(&probe));
@@ -107,6 +122,17 @@ mod tests {
         }
         let store = Store::open(dir.path()).expect("reopen");
         assert_eq!(store.tokens().expect("list").len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_is_private_to_the_agent_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        Store::open(&data).expect("open");
+        let mode = fs::metadata(&data).expect("metadata").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
     }
 
     #[test]

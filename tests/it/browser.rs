@@ -174,11 +174,84 @@ async fn wait_for_device(page: &Page, device: &str, badge: &str, reason: &str) {
     page.wait_for(&format!("{device} to show “{badge}” {reason}"), &expression, WAIT).await;
 }
 
+/// What the error box shows: `[code, title, hint, steps…, detail, retry visible]`.
+const ERROR_JS: &str = "(() => { const e = document.getElementById('error'); return !e.hidden && { \
+    code: e.dataset.code, title: document.getElementById('error-title').textContent, \
+    hint: document.getElementById('error-hint').textContent, \
+    steps: [...document.querySelectorAll('#error-steps li')].map(li => li.textContent), \
+    detail: document.getElementById('error-detail').textContent, \
+    retry: !document.getElementById('error-retry').hidden }; })()";
+
+/// Waits until the error box shows `code` and returns what it shows (see [`ERROR_JS`]).
+async fn wait_for_error(page: &Page, code: &str) -> serde_json::Value {
+    page.wait_for(
+        &format!("the “{code}” error"),
+        &format!("(() => {{ const e = {ERROR_JS}; return e && e.code === {} && e; }})()", js(code)),
+        WAIT,
+    )
+    .await
+}
+
+/// The clerk types a wrong code once: the page says so in Vietnamese, with the attempts left.
+async fn type_a_wrong_code(page: &Page, origin: &str) {
+    page.wait_for("the pairing panel", "!document.getElementById('pairing').hidden", WAIT).await;
+    page.eval("document.getElementById('pair-start').click()").await;
+    let link = page
+        .wait_for(
+            "the pairing instructions",
+            "!document.getElementById('pair-form').hidden && document.getElementById('pair-link').href",
+            WAIT,
+        )
+        .await;
+    let code = pairing_code(link.as_str().expect("link"), origin).await;
+    let wrong: String = code.bytes().map(|b| char::from(b'0' + (b - b'0' + 1) % 10)).collect();
+    page.eval("document.getElementById('pair-code').focus()").await;
+    page.type_text(&wrong).await;
+    page.eval("document.getElementById('pair-submit').click()").await;
+    let error = wait_for_error(page, "pairing_failed").await;
+    assert_eq!(error["title"], "Mã ghép nối không đúng hoặc đã hết hạn — còn 4 lần thử trước khi bị tạm khoá 5 phút.");
+    // The agent's English message is there for the technician, small.
+    assert!(error["detail"].as_str().is_some_and(|d| d.contains("wrong or expired code")), "{error}");
+    let sizes = page
+        .eval(
+            "['error-title', 'error-detail'].map(id => parseFloat(getComputedStyle(document.getElementById(id)).fontSize))",
+        )
+        .await;
+    assert!(sizes[0].as_f64() > sizes[1].as_f64(), "the Vietnamese title is the big text: {sizes}");
+}
+
+/// Starts an ADF batch at 100 dpi on `scanner`, as a clerk would.
+const START_ADF_SCAN_JS: &str = "document.getElementById('scan-device').value = 'scanner'; \
+    document.querySelector('input[name=source][value=adf]').click(); \
+    document.querySelector('input[name=color][value=auto]').click(); \
+    const dpi = document.getElementById('scan-dpi'); dpi.value = '100'; \
+    dpi.dispatchEvent(new Event('change', { bubbles: true })); \
+    document.getElementById('scan-start').click()";
+
+/// The printable text of ESC/POS bytes, one line per LF (commands dropped).
+fn receipt_text(bytes: &[u8]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            0x0a => lines.push(std::mem::take(&mut line)),
+            // ESC @ takes one byte after ESC; ESC a/E/d take two; GS V 66 n takes three.
+            0x1b => i += if bytes.get(i + 1) == Some(&b'@') { 1 } else { 2 },
+            0x1d => i += 3,
+            b => line.push(char::from(b)),
+        }
+        i += 1;
+    }
+    lines
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
     let Setup { agent, web, browser, page } = Setup::start().await;
     let demo = format!("{}/demo.html?agent={}", web.origin, agent.self_origin);
     page.navigate(&demo).await;
+    type_a_wrong_code(&page, &web.origin).await;
     pair_through_the_page(&page, &agent, &web.origin, Some("demo-pairing")).await;
 
     // The four simulated devices, all ready.
@@ -200,15 +273,7 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
     wait_for_device(&page, "receipt", "Sẵn sàng", "").await;
 
     // An ADF batch at 100 dpi: four thumbnails, then "completed".
-    page.eval(
-        "document.getElementById('scan-device').value = 'scanner'; \
-         document.querySelector('input[name=source][value=adf]').click(); \
-         document.querySelector('input[name=color][value=auto]').click(); \
-         const dpi = document.getElementById('scan-dpi'); dpi.value = '100'; \
-         dpi.dispatchEvent(new Event('change', { bubbles: true })); \
-         document.getElementById('scan-start').click()",
-    )
-    .await;
+    page.eval(START_ADF_SCAN_JS).await;
     let state = page
         .wait_for(
             "four thumbnails and a completed scan",
@@ -251,6 +316,44 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
     assert_eq!(receipts[0].format, DocumentFormat::EscPos);
     assert_eq!(receipts[0].preview_error, None, "the test receipt is valid ESC/POS");
     assert!(receipts[0].preview.is_some());
+    // Vietnamese without diacritics until the agent renders raster text; no English.
+    let bytes = std::fs::read(&receipts[0].path).expect("kept receipt");
+    let text = receipt_text(&bytes);
+    assert_eq!(text[0], "PHIEU IN THU", "{text:?}");
+    assert!(text.contains(&"May in: receipt".to_string()), "{text:?}");
+    assert!(text.iter().any(|l| l.starts_with("Thoi gian: ")), "{text:?}");
+    for english in ["TEST", "RECEIPT", "COUNTER", "Printer", "Time"] {
+        assert!(!text.iter().any(|l| l.contains(english)), "English “{english}” on the receipt: {text:?}");
+    }
+
+    // A job the printer cannot take waits, in Vietnamese; one that cannot be printed any more
+    // (its spooled bytes are gone) fails with a Vietnamese reason, never a bare code.
+    agent.sim.set_fault("receipt", Some(StatusReason::PaperOut));
+    wait_for_device(&page, "receipt", "Lỗi", StatusReason::PaperOut.message_vi()).await;
+    page.eval("document.getElementById('print-receipt').click()").await;
+    let waiting = page
+        .wait_for(
+            "the receipt job to wait",
+            "(() => { const j = document.querySelector('#jobs .job'); \
+               return j && j.dataset.state === 'waiting' && j.querySelector('.job-state').textContent; })()",
+            WAIT,
+        )
+        .await;
+    assert_eq!(waiting, "Máy in chưa in được: Hết giấy — hãy nạp thêm giấy — sẽ tự in tiếp khi máy sẵn sàng");
+    for entry in std::fs::read_dir(agent.data_dir.path().join("spool")).expect("spool folder") {
+        std::fs::remove_file(entry.expect("entry").path()).expect("remove spooled job");
+    }
+    agent.sim.set_fault("receipt", None);
+    let failed = page
+        .wait_for(
+            "the receipt job to fail",
+            "(() => { const j = document.querySelector('#jobs .job'); \
+               return j && j.dataset.state === 'failed' && j.querySelector('.job-state').textContent; })()",
+            WAIT,
+        )
+        .await;
+    assert_eq!(failed, "In không được: Mất dữ liệu của lệnh in trên máy tính — hãy in lại");
+    assert_eq!(agent.sim.printed("receipt").len(), 1);
     page.screenshot_to("demo-after-print").await;
 
     // The token stays in the page's storage: never in the agent's audit log.
@@ -268,14 +371,11 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
     // clerk it cannot reach the agent.
     let foreign = WebServer::start(Arc::new(OnceLock::from(agent.addr.port()))).await;
     page.navigate(&format!("{}/demo.html?agent={}", foreign.origin, agent.self_origin)).await;
-    let title = page
-        .wait_for(
-            "the unreachable-agent error",
-            "document.getElementById('error').dataset.code === 'agent_unreachable' && document.getElementById('error-title').textContent",
-            WAIT,
-        )
-        .await;
-    assert_eq!(title, "Không kết nối được với phần mềm máy quầy (counter-agent).");
+    let error = wait_for_error(&page, "agent_unreachable").await;
+    assert_eq!(error["title"], "Không kết nối được với phần mềm máy quầy (counter-agent).");
+    assert_eq!(error["retry"], true, "{error}");
+    assert!(error["steps"].as_array().is_some_and(|s| s.len() == 3), "{error}");
+    assert_eq!(page.eval("document.getElementById('pairing').hidden").await, true);
     page.screenshot_to("demo-foreign-origin").await;
     page.navigate(&format!("{}/blank.html", foreign.origin)).await;
     let probe = page
@@ -358,6 +458,278 @@ async fn demo_page_served_by_the_agent_finds_its_files_and_pairs() {
     // The stylesheet applied (the primary button is the agent's blue), so /web/demo.css loaded.
     let color = page.eval("getComputedStyle(document.getElementById('scan-start')).backgroundColor").await;
     assert_eq!(color, "rgb(10, 79, 163)");
+    check_vietnamese_texts(&page).await;
+    drop(page);
+    drop(browser);
+    agent.stop().await;
+}
+
+/// Reason codes the agent writes as string literals (`"spool_missing".into()`) in `file`.
+fn reason_literals(file: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut codes: Vec<String> = source
+        .split(".into()")
+        .filter_map(|before| before.strip_suffix('"')?.rsplit_once('"').map(|(_, code)| code.to_string()))
+        .filter(|code| !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+/// The client's tables give Vietnamese for every error code of the API and every reason the agent
+/// gives, so a page never shows a bare code; unknown codes still read as Vietnamese.
+async fn check_vietnamese_texts(page: &Page) {
+    let error_codes: Vec<&str> = counter_agent::api::error::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    let mut reasons: Vec<String> = [
+        "interrupted",
+        "unsupported",
+        "device_unavailable",
+        "spool_missing",
+        "cancelled",
+        "storage_full",
+        "storage_error",
+        "io_error",
+        "internal",
+        "offline",
+    ]
+    .map(String::from)
+    .to_vec();
+    for file in ["src/print/worker.rs", "src/print/job.rs", "src/scan/session.rs"] {
+        reasons.extend(reason_literals(file));
+    }
+    reasons.extend(StatusReason::ALL.iter().map(|r| r.code().to_string()));
+    reasons.sort();
+    reasons.dedup();
+    let texts = page
+        .eval(&format!(
+            "import('/web/counter-agent.js').then(m => ({{ \
+               errors: {errors}.map(c => [c, m.errorTextVi(c)]), \
+               reasons: {reasons}.map(c => [c, m.reasonTextVi(c)]), \
+               unknownError: m.errorTextVi('frobnicated'), unknownReason: m.reasonTextVi('frobnicated'), \
+               locked: m.errorTextVi({{ code: 'pairing_locked', message: 'too many wrong codes; pairing is locked for 290 more seconds' }}), \
+               failed: m.errorTextVi(new m.CounterAgentError({{ status: 403, code: 'pairing_failed', \
+                 message: 'wrong or expired code; 1 attempts left before a 5-minute lockout' }})) }}))",
+            errors = serde_json::to_string(&error_codes).expect("json"),
+            reasons = serde_json::to_string(&reasons).expect("json"),
+        ))
+        .await;
+    let unknown = "Lỗi không rõ (mã: frobnicated) — báo kỹ thuật viên";
+    assert_eq!(texts["unknownError"], unknown);
+    assert_eq!(texts["unknownReason"], unknown);
+    assert_eq!(texts["locked"], "Nhập sai mã quá nhiều lần — ghép nối bị tạm khoá, thử lại sau 5 phút.");
+    assert_eq!(texts["failed"], "Mã ghép nối không đúng hoặc đã hết hạn — còn 1 lần thử trước khi bị tạm khoá 5 phút.");
+    for (kind, list) in [("error", &texts["errors"]), ("reason", &texts["reasons"])] {
+        for pair in list.as_array().expect("pairs") {
+            let (code, text) = (pair[0].as_str().expect("code"), pair[1].as_str().expect("text"));
+            assert!(
+                !text.starts_with("Lỗi không rõ") && !text.contains(code) && !text.is_ascii(),
+                "the {kind} code `{code}` has no Vietnamese text in web/counter-agent.js: “{text}”"
+            );
+        }
+    }
+    let reason_text = |code: &str| {
+        texts["reasons"].as_array().and_then(|l| l.iter().find(|p| p[0] == code)).map(|p| p[1].clone())
+    };
+    for reason in StatusReason::ALL {
+        assert_eq!(reason_text(reason.code()), Some(reason.message_vi().into()), "{reason:?}");
+    }
+    assert_eq!(
+        reason_text("interrupted"),
+        Some("Lệnh in bị gián đoạn khi phần mềm khởi động lại — kiểm tra giấy đã in, nếu chưa có thì in lại".into())
+    );
+    assert_eq!(reason_text("storage_full"), Some("Ổ đĩa máy tính đã đầy — báo kỹ thuật viên giải phóng dung lượng".into()));
+    assert_eq!(reason_text("storage_error"), Some("Không ghi được dữ liệu vào ổ đĩa máy tính".into()));
+}
+
+/// `[code, title, …]` of the demo-mode explanation, shown instead of “Đang khởi động…”.
+const BLOCKED_TITLE: &str = "Trang thử này chỉ dùng được khi phần mềm máy quầy chạy ở chế độ demo \
+    (counter-agent serve --demo), hoặc khi kỹ thuật viên thêm địa chỉ của trang vào allowed_origins.";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_page_served_by_an_agent_outside_demo_mode_says_why_it_cannot_work() {
+    // Not demo mode: the agent serves its pages, but its own origin may not use the API.
+    let agent = TestAgent::start().await;
+    let browser = Chromium::launch().await;
+    let page = browser.page().await;
+    let demo = agent.url("/web/demo.html");
+    page.navigate(&demo).await;
+    let error = wait_for_error(&page, "origin_not_allowed").await;
+    assert_eq!(error["title"], BLOCKED_TITLE);
+    assert_eq!(error["retry"], true, "{error}");
+    assert_eq!(page.eval("document.getElementById('connection').textContent").await, "Trang chưa được phép dùng máy quầy");
+    for panel in ["pairing", "paired", "scan", "devices", "print"] {
+        assert_eq!(page.eval(&format!("document.getElementById('{panel}').hidden")).await, true, "{panel}");
+    }
+    page.screenshot_to("demo-not-demo-mode").await;
+
+    // A token kept from an earlier demo-mode run changes nothing: the same explanation, no
+    // endless “reconnecting”.
+    page.eval(&format!(
+        "localStorage.setItem({}, JSON.stringify({{ token: 'kept', tokenId: 't1', origin: location.origin, scopes: ['scan'] }}))",
+        js(&format!("counter-agent.token:{}", agent.self_origin))
+    ))
+    .await;
+    page.navigate(&demo).await;
+    let error = wait_for_error(&page, "origin_not_allowed").await;
+    assert_eq!(error["title"], BLOCKED_TITLE);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(page.eval("document.getElementById('connection').dataset.state").await, "error");
+    assert_eq!(page.eval("document.getElementById('error').dataset.code").await, "origin_not_allowed");
+    drop(page);
+    drop(browser);
+    agent.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_page_explains_an_agent_it_cannot_reach_and_retries() {
+    // A port nobody listens on (yet).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port();
+    let web = WebServer::start(Arc::new(OnceLock::from(port))).await;
+    let browser = Chromium::launch().await;
+    let page = browser.page().await;
+    page.navigate(&format!("{}/demo.html?agent=http://127.0.0.1:{port}", web.origin)).await;
+    let error = wait_for_error(&page, "agent_unreachable").await;
+    assert_eq!(error["title"], "Không kết nối được với phần mềm máy quầy (counter-agent).");
+    assert_eq!(error["retry"], true, "{error}");
+    let steps = error["steps"].as_array().expect("steps");
+    assert!(steps.iter().any(|s| s.as_str().is_some_and(|s| s.contains("“Cho phép”"))), "{error}");
+    assert_eq!(page.eval("document.getElementById('connection').textContent").await, "Không kết nối được máy quầy");
+    assert_eq!(page.eval("document.getElementById('pairing').hidden").await, true);
+
+    // The agent starts; “Thử lại” finds it.
+    let allowed = web.origin.clone();
+    let agent = TestAgent::start_with(move |station, _| {
+        station.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        station.allowed_origins.push(allowed);
+    })
+    .await;
+    page.eval("document.getElementById('error-retry').click()").await;
+    page.wait_for(
+        "the pairing panel after retrying",
+        "!document.getElementById('pairing').hidden && document.getElementById('error').hidden \
+           && document.getElementById('connection').dataset.state === 'ok'",
+        WAIT,
+    )
+    .await;
+    drop(page);
+    drop(browser);
+    agent.stop().await;
+}
+
+/// Test instrumentation: a download link the page clicks is recorded in `window.__downloads`
+/// (name, and the first bytes of what it points at) instead of saving a file.
+const RECORD_DOWNLOADS_JS: &str = "(() => { window.__downloads = []; \
+    document.addEventListener('click', async event => { \
+      const link = event.target.closest && event.target.closest('a[download]'); \
+      if (!link) return; \
+      event.preventDefault(); \
+      const head = new Uint8Array(await (await fetch(link.href)).arrayBuffer()).slice(0, 5); \
+      window.__downloads.push({ name: link.download, head: String.fromCharCode(...head) }); \
+    }, true); })()";
+
+/// The scan panel as it is before any scan.
+const FRESH_SCAN_PANEL_JS: &str = "(() => { const s = document.getElementById('scan-state'); \
+    const hidden = id => document.getElementById(id).hidden; \
+    return s.dataset.state === 'idle' && s.textContent === 'Chưa quét.' \
+      && document.querySelectorAll('#thumbs li').length === 0 \
+      && hidden('scan-continue') && hidden('scan-download') && hidden('scan-cancel') && hidden('scan-note') \
+      && !document.getElementById('scan-start').disabled && document.getElementById('print-scan').disabled \
+      && !hidden('print-scan-note'); })()";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_page_pauses_on_a_jam_takes_its_scan_up_after_a_reload_and_discards_it() {
+    let agent = TestAgent::start_with(|_, options| options.demo = true).await;
+    let browser = Chromium::launch().await;
+    let page = browser.page().await;
+    // The counter PC is in Vietnam, whatever the machine running the test says.
+    page.call("Emulation.setTimezoneOverride", serde_json::json!({ "timezoneId": "Asia/Ho_Chi_Minh" })).await;
+    let demo = agent.url("/web/demo.html");
+    page.navigate(&demo).await;
+    pair_through_the_page(&page, &agent, &agent.self_origin, None).await;
+    page.wait_for("the event stream", "document.getElementById('connection').dataset.state === 'ok'", WAIT).await;
+    wait_for_device(&page, "scanner", "Sẵn sàng", "").await;
+    assert_eq!(page.eval(FRESH_SCAN_PANEL_JS).await, true);
+
+    // Page 2 jams: the batch pauses with one page, the scanner stays busy, and the clerk is
+    // offered “Tiếp tục” and “Huỷ”.
+    agent.sim.jam_at_page("scanner", 2);
+    page.eval(START_ADF_SCAN_JS).await;
+    let paused_js = "(() => { const s = document.getElementById('scan-state'); \
+        const imgs = [...document.querySelectorAll('#thumbs img')]; \
+        return s.dataset.state === 'paused' && imgs.length === 1 && imgs[0].complete && imgs[0].naturalWidth > 0 \
+          && { text: s.textContent, \
+               continue: !document.getElementById('scan-continue').hidden && document.getElementById('scan-continue').textContent, \
+               cancel: !document.getElementById('scan-cancel').hidden && document.getElementById('scan-cancel').textContent, \
+               start: document.getElementById('scan-start').disabled, \
+               note: document.querySelector('[data-device=scanner] .device-note').textContent }; })()";
+    let paused = page.wait_for("a paused scan", paused_js, SCAN_WAIT).await;
+    assert_eq!(paused["text"], "Tạm dừng: kẹt giấy — gỡ giấy rồi bấm Tiếp tục");
+    assert_eq!(paused["continue"], "Tiếp tục");
+    assert_eq!(paused["cancel"], "Huỷ");
+    assert_eq!(paused["start"], true);
+    assert_eq!(
+        paused["note"],
+        "Lượt quét của trang này đang tạm dừng — bấm “Tiếp tục” hoặc “Huỷ” ở phần Quét hồ sơ."
+    );
+    wait_for_device(&page, "scanner", "Đang bận", "").await;
+    page.screenshot_to("demo-scan-paused").await;
+
+    // A reload forgets the scan; the agent does not: the page takes it up again.
+    page.navigate(&demo).await;
+    let paused = page.wait_for("the paused scan after a reload", paused_js, SCAN_WAIT).await;
+    assert_eq!(paused["text"], "Tạm dừng: kẹt giấy — gỡ giấy rồi bấm Tiếp tục");
+    assert_eq!(
+        page.eval("document.getElementById('scan-note').hidden || document.getElementById('scan-note').textContent").await,
+        "Đã mở lại lượt quét đang dở của trang này."
+    );
+    wait_for_device(&page, "scanner", "Đang bận", "").await;
+
+    page.eval("document.getElementById('scan-continue').click()").await;
+    let state = page
+        .wait_for(
+            "four thumbnails and a completed scan",
+            "(() => { const imgs = [...document.querySelectorAll('#thumbs img')]; \
+               const s = document.getElementById('scan-state'); \
+               return imgs.length === 4 && imgs.every(i => i.complete && i.naturalWidth > 0) \
+                 && s.dataset.state === 'completed' && s.textContent; })()",
+            SCAN_WAIT,
+        )
+        .await;
+    assert_eq!(state, "Hoàn tất — 4 trang");
+    wait_for_device(&page, "scanner", "Sẵn sàng", "").await;
+
+    // The PDF's file name is the PC's local (Vietnamese) time, YYYYMMDD-HHmmss.
+    page.eval(RECORD_DOWNLOADS_JS).await;
+    let before = page.eval("Date.now()").await.as_f64().expect("ms");
+    page.eval("document.getElementById('scan-download').click()").await;
+    let download = page.wait_for("the download", "window.__downloads.length === 1 && window.__downloads[0]", WAIT).await;
+    let after = page.eval("Date.now()").await.as_f64().expect("ms");
+    assert_eq!(download["head"], "%PDF-");
+    let name = download["name"].as_str().expect("file name").to_string();
+    let stamp = page
+        .eval(&format!(
+            "(() => {{ const m = /^ho-so-(\\d{{4}})(\\d{{2}})(\\d{{2}})-(\\d{{2}})(\\d{{2}})(\\d{{2}})\\.pdf$/.exec({}); \
+               return m && Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) - 7 * 3600 * 1000; }})()",
+            js(&name)
+        ))
+        .await;
+    let stamp = stamp.as_f64().unwrap_or_else(|| panic!("“{name}” is not ho-so-YYYYMMDD-HHmmss.pdf"));
+    assert!(
+        (before / 1000.0).floor() * 1000.0 <= stamp && stamp <= after,
+        "“{name}” is not the time in Vietnam (UTC+7) when it was saved"
+    );
+
+    // “Xoá bản quét”: the panel is as before any scan, and the agent has no scan left.
+    assert_eq!(page.eval("document.getElementById('scan-cancel').textContent").await, "Xoá bản quét");
+    page.eval("document.getElementById('scan-cancel').click()").await;
+    page.wait_for("a fresh scan panel", FRESH_SCAN_PANEL_JS, WAIT).await;
+    let left = page
+        .eval("import('/web/counter-agent.js').then(m => new m.CounterAgent({ agentUrl: location.origin }).scans())")
+        .await;
+    assert_eq!(left, serde_json::json!([]));
+    assert_eq!(page.eval("document.getElementById('error').hidden").await, true);
     drop(page);
     drop(browser);
     agent.stop().await;

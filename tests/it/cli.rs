@@ -67,6 +67,39 @@ connection = "lpt:1"
     }
 }
 
+/// What would fail at start-up fails `check` too: the simulator driver's own checks, at the
+/// connection value, after the station file itself passed.
+#[test]
+fn check_reports_what_the_drivers_would_refuse() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("station.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[station]\nname = \"Quầy 1\"\ncounter = 1\n[server]\nallowed_origins = [\"{APP_ORIGIN}\"]\n[storage]\ndata_dir = \"data\"\n\
+             [[device]]\nid = \"scanner\"\nprofile = \"sane-generic\"\nconnection = \"sim:printer-a4\"\n\
+             [[device]]\nid = \"feeder\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner?pages=0\"\n"
+        ),
+    )
+    .expect("write station");
+    let (ok, stdout, stderr) = run(agent_binary().arg("check").arg("--config").arg(&path));
+    assert!(!ok, "check must fail; stdout: {stdout}\nstderr: {stderr}");
+    assert!(!stdout.contains("OK"), "{stdout}");
+    let file = path.display();
+    for expected in [
+        format!(
+            "{file}:11:14: error: device `scanner`: sim:printer-a4 is a printer but the profile is for a scanner — \
+             write connection = \"sim:scanner\""
+        ),
+        format!(
+            "{file}:15:14: error: device `feeder`: `pages=0` is not a number of sheets — write pages=N with N from 1 \
+             to 500"
+        ),
+    ] {
+        assert!(stderr.lines().any(|line| line == expected), "no line\n{expected}\nin:\n{stderr}");
+    }
+}
+
 #[test]
 fn check_accepts_a_good_station_and_names_what_it_found() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -123,3 +123,63 @@ async fn an_unplugged_printer_keeps_the_job_waiting_and_prints_it_when_back() {
     agent.wait_for_empty_spool().await;
     agent.stop().await;
 }
+
+/// A page reloaded mid-batch finds its paused scan again; the scanner shows busy while a batch is
+/// open, the busy error names the scan, and a batch left paused is closed after its idle time so
+/// the scanner is free again — with its pages kept.
+#[tokio::test]
+async fn a_forgotten_paused_scan_is_findable_and_frees_the_scanner_by_itself() {
+    let agent =
+        TestAgent::start_with(|_, options| options.scan_paused_idle = std::time::Duration::from_millis(1500)).await;
+    let token = agent.clerk_token();
+    agent.sim.jam_at_page("scanner", 2);
+    let scan: serde_json::Value = agent
+        .post("/v1/scans", &token, &json!({"device": "scanner", "source": "adf", "dpi": 75}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let id = scan["id"].as_str().expect("id").to_string();
+    agent.wait_for(&format!("/v1/scans/{id}"), &token, |s| s["state"] == "paused").await;
+    // The jam was reported once and cleared; the batch is still open, so the scanner is busy.
+    agent.wait_for("/v1/devices/scanner", &token, |d| d["status"]["state"] == "busy").await;
+    let list: serde_json::Value =
+        agent.get("/v1/scans", &token).send().await.expect("send").json().await.expect("json");
+    assert_eq!(list["scans"][0]["id"], id.as_str(), "{list}");
+    assert_eq!(list["scans"][0]["state"], "paused");
+    let busy = agent
+        .post("/v1/scans", &token, &json!({"device": "scanner", "source": "adf", "dpi": 75}))
+        .send()
+        .await
+        .expect("send");
+    let body: serde_json::Value = busy.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "device_busy");
+    assert!(body["error"]["message"].as_str().expect("message").contains(&id), "{body}");
+    // Nobody touches it: the batch is closed as abandoned, the pages stay, the scanner is free.
+    let ended = agent.wait_for(&format!("/v1/scans/{id}"), &token, |s| s["state"] != "paused").await;
+    assert_eq!((ended["state"].as_str(), ended["reason"].as_str()), (Some("failed"), Some("abandoned")), "{ended}");
+    assert_eq!(ended["pages"].as_array().expect("pages").len(), 1);
+    assert_eq!(agent.get(&format!("/v1/scans/{id}/pages/1"), &token).send().await.expect("send").status(), 200);
+    agent.wait_for("/v1/devices/scanner", &token, |d| d["status"]["state"] == "ready").await;
+    let next = agent
+        .post("/v1/scans", &token, &json!({"device": "scanner", "source": "flatbed", "dpi": 75}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(next.status(), 202);
+    // Another origin's token does not see this origin's scans.
+    agent.stop().await;
+}
+
+/// Spool files that no job needs (a crash between writing and recording) are deleted at start-up.
+#[tokio::test]
+async fn orphaned_spool_files_are_deleted_at_start_up() {
+    let agent = TestAgent::start().await;
+    let spool = agent.data_dir.path().join("spool");
+    std::fs::write(spool.join("deadbeef.job"), b"%PDF-1.4 half written").expect("write orphan");
+    let agent = agent.restart().await;
+    assert!(!spool.join("deadbeef.job").exists(), "the orphan is gone");
+    agent.stop().await;
+}

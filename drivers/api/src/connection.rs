@@ -154,15 +154,35 @@ fn split_host_port(authority: &str, scheme: &'static str, default_port: u16) -> 
     Ok((host, port))
 }
 
-fn parse_options(query: &str) -> Result<Vec<(String, String)>, ConnectionError> {
-    query
-        .split('&')
-        .filter(|part| !part.is_empty())
-        .map(|part| match part.split_once('=') {
-            Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
-            _ => Err(ConnectionError::BadOption { option: part.to_string() }),
-        })
-        .collect()
+/// `key=value&…`, adding a problem for each part that is not `key=value`.
+fn parse_options(query: &str, problems: &mut Vec<ConnectionError>) -> Vec<(String, String)> {
+    let mut options = Vec::new();
+    for part in query.split('&').filter(|part| !part.is_empty()) {
+        match part.split_once('=') {
+            Some((key, value)) if !key.is_empty() => options.push((key.to_string(), value.to_string())),
+            _ => problems.push(ConnectionError::BadOption { option: part.to_string() }),
+        }
+    }
+    options
+}
+
+/// `serial:` options, adding a problem for each bad one (a bad `baud` does not hide a bad `flow`).
+fn parse_serial_options(query: &str, problems: &mut Vec<ConnectionError>) -> (u32, SerialFlow) {
+    let mut baud = 9600;
+    let mut flow = SerialFlow::None;
+    for (key, value) in parse_options(query, problems) {
+        match (key.as_str(), value.as_str()) {
+            ("baud", text) => match text.parse::<u32>() {
+                Ok(n) if n > 0 => baud = n,
+                _ => problems.push(ConnectionError::BadSerialOption { option: format!("baud={text}") }),
+            },
+            ("flow", "none") => flow = SerialFlow::None,
+            ("flow", "rtscts") => flow = SerialFlow::RtsCts,
+            ("flow", "xonxoff") => flow = SerialFlow::XonXoff,
+            (key, value) => problems.push(ConnectionError::BadSerialOption { option: format!("{key}={value}") }),
+        }
+    }
+    (baud, flow)
 }
 
 fn parse_usb_id(value: &str) -> Result<u16, ConnectionError> {
@@ -174,86 +194,93 @@ fn parse_usb_id(value: &str) -> Result<u16, ConnectionError> {
     Err(ConnectionError::BadUsbId { value: value.to_string() })
 }
 
+impl Connection {
+    /// Parses a connection string, reporting every problem found (at least one on `Err`), e.g.
+    /// both options of `serial:/dev/ttyS0?baud=fast&flow=maybe`. [`FromStr`] gives the first.
+    pub fn parse_all(text: &str) -> Result<Connection, Vec<ConnectionError>> {
+        let mut problems = Vec::new();
+        let parsed = parse_into(text, &mut problems);
+        match parsed {
+            Ok(connection) if problems.is_empty() => Ok(connection),
+            Ok(_) => Err(problems),
+            Err(first) => {
+                problems.insert(0, first);
+                Err(problems)
+            }
+        }
+    }
+}
+
+/// Parses `text`. A problem that leaves nothing to read further is the `Err`; problems after
+/// which parsing goes on (bad options) are added to `problems`.
+fn parse_into(text: &str, problems: &mut Vec<ConnectionError>) -> Result<Connection, ConnectionError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ConnectionError::Empty);
+    }
+    let Some((scheme, rest)) = text.split_once(':') else {
+        return Err(ConnectionError::UnknownScheme { scheme: text.to_string() });
+    };
+    match scheme {
+        "sane" => Ok(Connection::Sane { device: non_empty(rest, "sane", "a SANE device name")? }),
+        "folder" => Ok(Connection::Folder { path: non_empty(rest, "folder", "a folder path")? }),
+        "file" => Ok(Connection::File { path: non_empty(rest, "file", "a device file path")? }),
+        "ipp" | "ipps" => {
+            let secure = scheme == "ipps";
+            let scheme: &'static str = if secure { "ipps" } else { "ipp" };
+            let rest = rest
+                .strip_prefix("//")
+                .ok_or(ConnectionError::Missing { scheme, what: "`//host/path` after the colon" })?;
+            let (authority, path) = match rest.find('/') {
+                Some(slash) => (&rest[..slash], &rest[slash..]),
+                None => (rest, ""),
+            };
+            let (host, port) = split_host_port(authority, scheme, 631)?;
+            if path.len() < 2 {
+                return Err(ConnectionError::Missing { scheme, what: "a printer path such as /printers/NAME" });
+            }
+            Ok(Connection::Ipp { secure, host, port, path: path.to_string() })
+        }
+        "tcp" => {
+            let rest = rest
+                .strip_prefix("//")
+                .ok_or(ConnectionError::Missing { scheme: "tcp", what: "`//host:port` after the colon" })?;
+            let authority = rest.strip_suffix('/').unwrap_or(rest);
+            let (host, port) = split_host_port(authority, "tcp", 9100)?;
+            Ok(Connection::Tcp { host, port })
+        }
+        "serial" => {
+            let (port, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let port = non_empty(port, "serial", "a serial port such as /dev/ttyUSB0 or COM3");
+            let (baud, flow) = parse_serial_options(query, problems);
+            Ok(Connection::Serial { port: port?, baud, flow })
+        }
+        "usb" => {
+            let mut parts = rest.splitn(3, ':');
+            let vendor = parts.next().unwrap_or("");
+            let product = parts.next().unwrap_or("");
+            if vendor.is_empty() || product.is_empty() {
+                return Err(ConnectionError::Missing { scheme: "usb", what: "VID:PID" });
+            }
+            let serial = parts.next().filter(|s| !s.is_empty()).map(str::to_string);
+            Ok(Connection::Usb { vendor_id: parse_usb_id(vendor)?, product_id: parse_usb_id(product)?, serial })
+        }
+        "sim" => {
+            let (kind, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let kind = non_empty(kind, "sim", "a simulator kind");
+            let options = parse_options(query, problems);
+            Ok(Connection::Sim { kind: kind?, options })
+        }
+        other => Err(ConnectionError::UnknownScheme { scheme: other.to_string() }),
+    }
+}
+
 impl FromStr for Connection {
     type Err = ConnectionError;
 
+    /// The first problem of [`Connection::parse_all`].
     fn from_str(text: &str) -> Result<Connection, ConnectionError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(ConnectionError::Empty);
-        }
-        let Some((scheme, rest)) = text.split_once(':') else {
-            return Err(ConnectionError::UnknownScheme { scheme: text.to_string() });
-        };
-        match scheme {
-            "sane" => Ok(Connection::Sane { device: non_empty(rest, "sane", "a SANE device name")? }),
-            "folder" => Ok(Connection::Folder { path: non_empty(rest, "folder", "a folder path")? }),
-            "file" => Ok(Connection::File { path: non_empty(rest, "file", "a device file path")? }),
-            "ipp" | "ipps" => {
-                let secure = scheme == "ipps";
-                let scheme: &'static str = if secure { "ipps" } else { "ipp" };
-                let rest = rest
-                    .strip_prefix("//")
-                    .ok_or(ConnectionError::Missing { scheme, what: "`//host/path` after the colon" })?;
-                let (authority, path) = match rest.find('/') {
-                    Some(slash) => (&rest[..slash], &rest[slash..]),
-                    None => (rest, ""),
-                };
-                let (host, port) = split_host_port(authority, scheme, 631)?;
-                if path.len() < 2 {
-                    return Err(ConnectionError::Missing { scheme, what: "a printer path such as /printers/NAME" });
-                }
-                Ok(Connection::Ipp { secure, host, port, path: path.to_string() })
-            }
-            "tcp" => {
-                let rest = rest
-                    .strip_prefix("//")
-                    .ok_or(ConnectionError::Missing { scheme: "tcp", what: "`//host:port` after the colon" })?;
-                let authority = rest.strip_suffix('/').unwrap_or(rest);
-                let (host, port) = split_host_port(authority, "tcp", 9100)?;
-                Ok(Connection::Tcp { host, port })
-            }
-            "serial" => {
-                let (port, query) = rest.split_once('?').unwrap_or((rest, ""));
-                let port = non_empty(port, "serial", "a serial port such as /dev/ttyUSB0 or COM3")?;
-                let mut baud = 9600;
-                let mut flow = SerialFlow::None;
-                for (key, value) in parse_options(query)? {
-                    match (key.as_str(), value.as_str()) {
-                        ("baud", value) => {
-                            baud = value
-                                .parse()
-                                .ok()
-                                .filter(|b| *b > 0)
-                                .ok_or(ConnectionError::BadSerialOption { option: format!("baud={value}") })?;
-                        }
-                        ("flow", "none") => flow = SerialFlow::None,
-                        ("flow", "rtscts") => flow = SerialFlow::RtsCts,
-                        ("flow", "xonxoff") => flow = SerialFlow::XonXoff,
-                        (key, value) => {
-                            return Err(ConnectionError::BadSerialOption { option: format!("{key}={value}") })
-                        }
-                    }
-                }
-                Ok(Connection::Serial { port, baud, flow })
-            }
-            "usb" => {
-                let mut parts = rest.splitn(3, ':');
-                let vendor = parts.next().unwrap_or("");
-                let product = parts.next().unwrap_or("");
-                if vendor.is_empty() || product.is_empty() {
-                    return Err(ConnectionError::Missing { scheme: "usb", what: "VID:PID" });
-                }
-                let serial = parts.next().filter(|s| !s.is_empty()).map(str::to_string);
-                Ok(Connection::Usb { vendor_id: parse_usb_id(vendor)?, product_id: parse_usb_id(product)?, serial })
-            }
-            "sim" => {
-                let (kind, query) = rest.split_once('?').unwrap_or((rest, ""));
-                let kind = non_empty(kind, "sim", "a simulator kind")?;
-                Ok(Connection::Sim { kind, options: parse_options(query)? })
-            }
-            other => Err(ConnectionError::UnknownScheme { scheme: other.to_string() }),
-        }
+        Connection::parse_all(text).map_err(|problems| problems.into_iter().next().unwrap_or(ConnectionError::Empty))
     }
 }
 
@@ -374,6 +401,37 @@ mod tests {
         err("serial:/dev/ttyS0?baud=fast", ConnectionError::BadSerialOption { option: "baud=fast".into() });
         err("serial:/dev/ttyS0?flow=dtr", ConnectionError::BadSerialOption { option: "flow=dtr".into() });
         err("sim:printer?paper", ConnectionError::BadOption { option: "paper".into() });
+    }
+
+    #[test]
+    fn parse_all_reports_every_bad_option() {
+        let check = |text: &str, expected: &[ConnectionError]| {
+            assert_eq!(Connection::parse_all(text), Err(expected.to_vec()), "{text}");
+            assert_eq!(text.parse::<Connection>().as_ref().err(), expected.first(), "FromStr of {text}");
+        };
+        let serial = |option: &str| ConnectionError::BadSerialOption { option: option.into() };
+        check("serial:/dev/ttyS0?baud=fast&flow=maybe", &[serial("baud=fast"), serial("flow=maybe")]);
+        check("serial:/dev/ttyS0?baud=0&parity=odd&flow=rtscts", &[serial("baud=0"), serial("parity=odd")]);
+        check(
+            "serial:?baud=x",
+            &[
+                ConnectionError::Missing { scheme: "serial", what: "a serial port such as /dev/ttyUSB0 or COM3" },
+                serial("baud=x"),
+            ],
+        );
+        check("serial:COM3?baud&flow=dtr", &[ConnectionError::BadOption { option: "baud".into() }, serial("flow=dtr")]);
+        check(
+            "sim:printer-a4?paper&=x",
+            &[
+                ConnectionError::BadOption { option: "paper".into() },
+                ConnectionError::BadOption { option: "=x".into() },
+            ],
+        );
+        check("tcp://host:0", &[ConnectionError::BadPort { value: "0".into() }]);
+        assert_eq!(
+            Connection::parse_all("serial:COM3?flow=xonxoff"),
+            Ok(Connection::Serial { port: "COM3".into(), baud: 9600, flow: SerialFlow::XonXoff })
+        );
     }
 
     #[test]

@@ -35,6 +35,17 @@ pub trait DriverFactory: Send + Sync {
     fn discover(&self) -> Vec<Discovered>;
     /// Opens a device. `NotFound` means "try again later"; other errors are configuration faults.
     fn open(&self, spec: &OpenSpec) -> Result<Box<dyn Device>, DriverError>;
+    /// Problems with `spec` this driver sees without opening the device: no I/O, no waiting, so
+    /// `counter-agent check` and start-up can refuse a station file that `open` would refuse.
+    ///
+    /// Each problem is one sentence that names what is wrong and says what to write instead, the
+    /// two parts separated by ` — ` (as the daemon's diagnostics show them), e.g.
+    /// ``"`pages=0` is not a number of sheets — write pages=N with N from 1 to 500"``.
+    /// A driver whose `open` refuses a spec for a reason it can see here must report it here.
+    fn check(&self, spec: &OpenSpec) -> Vec<String> {
+        let _ = spec;
+        Vec::new()
+    }
 }
 
 /// An open device. Optional capabilities are reached through `as_*`.

@@ -11,11 +11,18 @@
 //! | `printer-80mm` | receipt printer, ESC/POS only, 576 dots at 203 dpi | `paper=…` |
 //! | `printer-58mm` | receipt printer, ESC/POS only, 384 dots at 203 dpi | `paper=…` |
 //!
+//! The profile must suit the kind: a scanner profile on `sim:scanner`, a PDF profile on
+//! `sim:printer-a4`, an ESC/POS profile no wider than the paper on the receipt printers.
+//! [`SimFactory`]'s `check` reports every problem of a spec without opening anything, and `open`
+//! refuses the same specs.
+//!
 //! Faults are injected at run time through [`SimControl`] (see [`SimFactory::control`]).
 //!
 //! # Layout
 //!
-//! * `lib.rs` — [`SimFactory`]: connection kinds and options, discovery, opening.
+//! * `lib.rs` — [`SimFactory`]: discovery, checking and opening.
+//! * `spec` — what a `sim:` connection asks for (kind, options), checked against the profile; the
+//!   one reader behind both `check` and `open`.
 //! * `control` — [`SimControl`], the shared fault panel, and [`PrintedRecord`].
 //! * `scanner` — the simulated scanner: batches, sides, faults, pixel formats.
 //! * `page_art` — what each page of the demo document looks like; `ink_marks` draws the seal and
@@ -40,26 +47,24 @@ mod printer;
 mod sample_text;
 mod scanner;
 mod shapes;
+mod spec;
 mod text;
 
 use std::path::PathBuf;
 
-use counter_agent_driver_api::{
-    Connection, Device, DeviceKind, DeviceSettings, Discovered, DriverError, DriverFactory, OpenSpec, StatusReason,
-};
+use counter_agent_driver_api::{Device, DeviceKind, DeviceSettings, Discovered, DriverError, DriverFactory, OpenSpec};
 
 pub use control::{PrintedRecord, SimControl};
 
 use crate::error::unsupported;
-use crate::printer::{PrinterModel, SimPrinter};
+use crate::printer::SimPrinter;
 use crate::scanner::SimScanner;
+use crate::spec::{SimKind, SimSpec};
 
 /// Sheets in the simulated feeder unless `pages=N` says otherwise: the 4-page demo document.
 pub const DEFAULT_SHEETS: u32 = 4;
 /// Most sheets the simulated feeder holds.
 pub const MAX_SHEETS: u32 = 500;
-
-const KINDS: &str = "scanner, printer-a4, printer-80mm, printer-58mm";
 
 /// The simulator family: scheme `sim`.
 #[derive(Debug)]
@@ -79,92 +84,6 @@ impl SimFactory {
     pub fn control(&self) -> SimControl {
         self.control.clone()
     }
-}
-
-/// A `sim:` kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SimKind {
-    Scanner,
-    Printer(PrinterModel),
-}
-
-impl SimKind {
-    fn parse(kind: &str) -> Result<SimKind, DriverError> {
-        match kind {
-            "scanner" => Ok(SimKind::Scanner),
-            "printer-a4" => Ok(SimKind::Printer(PrinterModel::A4)),
-            "printer-80mm" => Ok(SimKind::Printer(PrinterModel::Receipt80)),
-            "printer-58mm" => Ok(SimKind::Printer(PrinterModel::Receipt58)),
-            other => Err(unsupported(format!("simulator kind `{other}`; use one of: {KINDS}"))),
-        }
-    }
-
-    fn device_kind(self) -> DeviceKind {
-        match self {
-            SimKind::Scanner => DeviceKind::Scanner,
-            SimKind::Printer(_) => DeviceKind::Printer,
-        }
-    }
-}
-
-/// Options of a `sim:` connection, validated.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct SimOptions {
-    n_sheets: Option<u32>,
-    jam_at: Option<u32>,
-    paper: Option<Option<StatusReason>>,
-}
-
-fn parse_count(key: &str, value: &str, max: u32) -> Result<u32, DriverError> {
-    match value.parse::<u32>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(unsupported(format!("`{key}={value}`: expected a whole number from 1 to {max}"))),
-    }
-}
-
-impl SimOptions {
-    fn parse(kind: SimKind, options: &[(String, String)]) -> Result<SimOptions, DriverError> {
-        let mut parsed = SimOptions::default();
-        for (key, value) in options {
-            match (kind, key.as_str()) {
-                (SimKind::Scanner, "pages") => parsed.n_sheets = Some(parse_count(key, value, MAX_SHEETS)?),
-                (SimKind::Scanner, "jam_at") => parsed.jam_at = Some(parse_count(key, value, 2 * MAX_SHEETS)?),
-                (SimKind::Printer(_), "paper") => {
-                    parsed.paper = Some(match value.as_str() {
-                        "out" => Some(StatusReason::PaperOut),
-                        "near-end" => Some(StatusReason::PaperNearEnd),
-                        "ok" => None,
-                        _ => {
-                            return Err(unsupported(format!(
-                                "`paper={value}`: use paper=out, paper=near-end or paper=ok"
-                            )))
-                        }
-                    });
-                }
-                (SimKind::Scanner, _) => {
-                    return Err(unsupported(format!("option `{key}` for sim:scanner; it accepts pages=N and jam_at=N")))
-                }
-                (SimKind::Printer(model), _) => {
-                    return Err(unsupported(format!(
-                        "option `{key}` for sim:{}; it accepts paper=out|near-end|ok",
-                        model.kind_name()
-                    )))
-                }
-            }
-        }
-        Ok(parsed)
-    }
-}
-
-/// Device ids name output folders: keep them to one plain path component.
-fn check_device_id(id: &str) -> Result<(), DriverError> {
-    let plain = id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if id.is_empty() || !plain || id.starts_with('.') {
-        return Err(unsupported(format!(
-            "device id `{id}` for a simulator: use letters, digits, `-`, `_` and `.`, not starting with `.`"
-        )));
-    }
-    Ok(())
 }
 
 impl DriverFactory for SimFactory {
@@ -203,26 +122,10 @@ impl DriverFactory for SimFactory {
     }
 
     fn open(&self, spec: &OpenSpec) -> Result<Box<dyn Device>, DriverError> {
-        let Connection::Sim { kind, options } = &spec.connection else {
-            return Err(unsupported(format!(
-                "connection `{}` for the simulator driver; it opens sim: connections only",
-                spec.connection.scheme()
-            )));
-        };
-        let kind = SimKind::parse(kind)?;
-        let options = SimOptions::parse(kind, options)?;
-        if spec.settings.kind() != kind.device_kind() {
-            return Err(unsupported(format!(
-                "a {} profile for sim:{}; pick a {} profile for this device",
-                spec.settings.kind(),
-                match kind {
-                    SimKind::Scanner => "scanner",
-                    SimKind::Printer(model) => model.kind_name(),
-                },
-                kind.device_kind()
-            )));
-        }
-        check_device_id(&spec.id)?;
+        // The problems `check` reports; the first one says why the device does not open.
+        let SimSpec { kind, options } = spec::read(spec).map_err(|problems| {
+            unsupported(problems.into_iter().next().unwrap_or_else(|| "an invalid simulator connection".to_string()))
+        })?;
         self.control.check_present(&spec.id)?;
         // Connection options describe the device as the agent first finds it.
         self.control.with(&spec.id, |device| {
@@ -249,8 +152,13 @@ impl DriverFactory for SimFactory {
                 model,
                 self.output_root.join(&spec.id),
             )?)),
+            // `spec::read` refuses a profile of the other kind.
             _ => Err(unsupported("a profile of the wrong kind for this simulator")),
         }
+    }
+
+    fn check(&self, spec: &OpenSpec) -> Vec<String> {
+        spec::read(spec).err().unwrap_or_default()
     }
 }
 

@@ -50,7 +50,7 @@ impl PrinterModel {
     }
 }
 
-fn format_name(format: DocumentFormat) -> &'static str {
+pub(crate) fn format_name(format: DocumentFormat) -> &'static str {
     match format {
         DocumentFormat::Pdf => "PDF",
         DocumentFormat::EscPos => "ESC/POS",

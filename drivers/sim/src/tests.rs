@@ -3,6 +3,7 @@
 use super::*;
 use counter_agent_driver_api::{
     ColorMode, DeviceStatus, DocumentFormat, PrintDocument, PrinterSettings, ScanRequest, ScanSource, ScannerSettings,
+    StatusReason,
 };
 
 fn scanner_settings() -> DeviceSettings {
@@ -14,14 +15,39 @@ fn scanner_settings() -> DeviceSettings {
     })
 }
 
-fn printer_settings() -> DeviceSettings {
+fn receipt_settings(paper_width_mm: u32, printable_dots: u32) -> DeviceSettings {
     DeviceSettings::Printer(PrinterSettings {
-        paper_width_mm: 80,
-        printable_dots: 576,
+        paper_width_mm,
+        printable_dots,
         dpi: 203,
         cutter: true,
         formats: vec![DocumentFormat::EscPos],
     })
+}
+
+fn printer_settings() -> DeviceSettings {
+    receipt_settings(80, 576)
+}
+
+fn a4_settings() -> DeviceSettings {
+    DeviceSettings::Printer(PrinterSettings {
+        paper_width_mm: 210,
+        printable_dots: 0,
+        dpi: 300,
+        cutter: false,
+        formats: vec![DocumentFormat::Pdf],
+    })
+}
+
+/// The settings of a profile that suits the simulator `connection` names.
+fn settings_for(connection: &str) -> DeviceSettings {
+    let kind = connection.strip_prefix("sim:").unwrap_or(connection);
+    match kind.split('?').next().unwrap_or(kind) {
+        "scanner" => scanner_settings(),
+        "printer-a4" => a4_settings(),
+        "printer-58mm" => receipt_settings(58, 384),
+        _ => printer_settings(),
+    }
 }
 
 fn spec(id: &str, connection: &str, settings: DeviceSettings) -> OpenSpec {
@@ -29,16 +55,7 @@ fn spec(id: &str, connection: &str, settings: DeviceSettings) -> OpenSpec {
 }
 
 fn open(factory: &SimFactory, id: &str, connection: &str) -> Result<Box<dyn Device>, DriverError> {
-    let settings = if connection.starts_with("sim:scanner") { scanner_settings() } else { printer_settings() };
-    factory.open(&spec(id, connection, settings))
-}
-
-fn unsupported_message(result: Result<Box<dyn Device>, DriverError>) -> String {
-    match result {
-        Err(DriverError::Unsupported { what }) => what,
-        Err(other) => panic!("expected Unsupported, got {other:?}"),
-        Ok(_) => panic!("expected Unsupported, the device opened"),
-    }
+    factory.open(&spec(id, connection, settings_for(connection)))
 }
 
 fn document(format: DocumentFormat, bytes: &[u8]) -> PrintDocument {
@@ -68,43 +85,148 @@ fn discover_lists_one_openable_entry_per_kind() {
     let connections: Vec<&str> = found.iter().map(|d| d.connection.as_str()).collect();
     assert_eq!(connections, ["sim:scanner", "sim:printer-a4", "sim:printer-80mm", "sim:printer-58mm"]);
     for (i, entry) in found.iter().enumerate() {
-        let settings = if entry.kind == Some(DeviceKind::Scanner) { scanner_settings() } else { printer_settings() };
-        let device = factory.open(&spec(&format!("d{i}"), &entry.connection, settings)).expect("opens");
+        let device = open(&factory, &format!("d{i}"), &entry.connection).expect("opens");
         assert_eq!(Some(device.kind()), entry.kind);
         assert!(!entry.description.is_empty());
     }
 }
 
-#[test]
-fn bad_connections_are_unsupported_with_a_useful_message() {
+/// `check` reports every problem of a spec as `what is wrong — what to write instead`, and `open`
+/// refuses exactly those specs, with the first problem.
+fn check(id: &str, connection: &str, settings: DeviceSettings, expected: &[&str]) {
     let dir = tempfile::tempdir().expect("temp dir");
     let factory = SimFactory::new(dir.path().to_path_buf());
-    let message = unsupported_message(open(&factory, "x", "sim:fax"));
-    assert!(message.contains("fax") && message.contains("printer-58mm"), "{message}");
-    let message = unsupported_message(open(&factory, "x", "sim:scanner?speed=9"));
-    assert!(message.contains("speed") && message.contains("pages=N"), "{message}");
-    let message = unsupported_message(open(&factory, "x", "sim:scanner?pages=0"));
-    assert!(message.contains("pages=0"), "{message}");
-    let message = unsupported_message(open(&factory, "x", "sim:scanner?pages=lots"));
-    assert!(message.contains("1 to"), "{message}");
-    let message = unsupported_message(open(&factory, "x", "sim:printer-a4?paper=wet"));
-    assert!(message.contains("paper=out"), "{message}");
-    let message = unsupported_message(open(&factory, "x", "sim:printer-a4?pages=3"));
-    assert!(message.contains("pages") && message.contains("paper="), "{message}");
-    let message = unsupported_message(open(&factory, "x", "tcp://127.0.0.1:9100"));
-    assert!(message.contains("sim:"), "{message}");
-    let message = unsupported_message(open(&factory, "../escape", "sim:printer-a4"));
-    assert!(message.contains("../escape"), "{message}");
+    let spec = spec(id, connection, settings);
+    let problems = factory.check(&spec);
+    assert_eq!(problems, expected, "check of {connection}");
+    for problem in &problems {
+        assert_eq!(problem.matches(" — ").count(), 1, "one problem, one hint: {problem}");
+    }
+    match (factory.open(&spec), expected.first()) {
+        (Ok(_), None) => {}
+        (Err(DriverError::Unsupported { what }), Some(first)) => assert_eq!(what, *first, "open of {connection}"),
+        (Err(other), _) => panic!("{connection}: open failed with {other:?}, check said {problems:?}"),
+        (Ok(_), Some(_)) => panic!("{connection}: opened although check found {problems:?}"),
+    }
 }
 
 #[test]
-fn settings_must_match_the_kind() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let factory = SimFactory::new(dir.path().to_path_buf());
-    let message = unsupported_message(factory.open(&spec("s", "sim:scanner", printer_settings())));
-    assert!(message.contains("printer profile") && message.contains("scanner"), "{message}");
-    let message = unsupported_message(factory.open(&spec("p", "sim:printer-80mm", scanner_settings())));
-    assert!(message.contains("scanner profile"), "{message}");
+fn kinds_and_options() {
+    check("s", "sim:scanner?pages=2&jam_at=3", scanner_settings(), &[]);
+    check("r", "sim:printer-80mm?paper=near-end", printer_settings(), &[]);
+    check(
+        "x",
+        "sim:fax",
+        printer_settings(),
+        &["`sim:fax` is not a simulator — write connection = \"sim:printer-80mm\" for this profile (the simulators \
+           are sim:scanner, sim:printer-a4, sim:printer-80mm or sim:printer-58mm)"],
+    );
+    check(
+        "s",
+        "sim:scanner?speed=9&pages=0&jam_at=zzz",
+        scanner_settings(),
+        &[
+            "sim:scanner has no option `speed` — remove it; sim:scanner takes pages=N and jam_at=N",
+            "`pages=0` is not a number of sheets — write pages=N with N from 1 to 500",
+            "`jam_at=zzz` is not a page number — write jam_at=N with N from 1 to 1000",
+        ],
+    );
+    check(
+        "s",
+        "sim:scanner?pages=lots&pages=2",
+        scanner_settings(),
+        &[
+            "`pages=lots` is not a number of sheets — write pages=N with N from 1 to 500",
+            "option `pages` is given twice in sim:scanner — keep one",
+        ],
+    );
+    check(
+        "a4",
+        "sim:printer-a4?paper=maybe&pages=3",
+        a4_settings(),
+        &[
+            "`paper=maybe` is not a paper state — write paper=out, paper=near-end or paper=ok",
+            "sim:printer-a4 has no option `pages` — remove it; sim:printer-a4 takes paper=out|near-end|ok",
+        ],
+    );
+    check(
+        "x",
+        "tcp://127.0.0.1:9100",
+        printer_settings(),
+        &["`tcp:` connections are not simulated — the simulator driver opens sim: connections only, e.g. \
+           sim:printer-80mm"],
+    );
+    check(
+        "../escape",
+        "sim:printer-a4",
+        a4_settings(),
+        &["device id `../escape` cannot name a simulator's output folder — use letters, digits, `-`, `_` and `.`, \
+           not starting with `.`"],
+    );
+}
+
+#[test]
+fn the_profile_must_suit_the_kind() {
+    check(
+        "s",
+        "sim:scanner",
+        printer_settings(),
+        &["sim:scanner is a scanner but the profile is for a printer — write connection = \"sim:printer-80mm\""],
+    );
+    check(
+        "a4",
+        "sim:printer-a4",
+        scanner_settings(),
+        &["sim:printer-a4 is a printer but the profile is for a scanner — write connection = \"sim:scanner\""],
+    );
+    check(
+        "r",
+        "sim:printer-80mm",
+        a4_settings(),
+        &["sim:printer-80mm takes ESC/POS only but the profile sends PDF — write connection = \"sim:printer-a4\""],
+    );
+    check(
+        "a4",
+        "sim:printer-a4",
+        receipt_settings(58, 384),
+        &["sim:printer-a4 takes PDF only but the profile sends ESC/POS — write connection = \"sim:printer-58mm\""],
+    );
+    check(
+        "t",
+        "sim:printer-58mm",
+        printer_settings(),
+        &["sim:printer-58mm prints 384 dots wide but the profile needs 576 — write connection = \"sim:printer-80mm\""],
+    );
+    // A narrower receipt fits on wider paper.
+    check("r", "sim:printer-80mm", receipt_settings(58, 384), &[]);
+    check("r", "sim:printer-80mm", receipt_settings(80, 512), &[]);
+    // No simulator takes both formats, or receipts wider than 576 dots.
+    let both = DeviceSettings::Printer(PrinterSettings {
+        paper_width_mm: 80,
+        printable_dots: 576,
+        dpi: 203,
+        cutter: true,
+        formats: vec![DocumentFormat::EscPos, DocumentFormat::Pdf],
+    });
+    check(
+        "r",
+        "sim:printer-80mm",
+        both,
+        &["sim:printer-80mm takes ESC/POS only but the profile sends PDF — pick a profile a simulator can serve: \
+           formats = [\"pdf\"] for sim:printer-a4, or formats = [\"escpos\"] with printable_dots up to 576 for \
+           sim:printer-80mm"],
+    );
+    check(
+        "r",
+        "sim:printer-80mm?paper=wet",
+        receipt_settings(112, 832),
+        &[
+            "`paper=wet` is not a paper state — write paper=out, paper=near-end or paper=ok",
+            "sim:printer-80mm prints 576 dots wide but the profile needs 832 — pick a profile a simulator can \
+             serve: formats = [\"pdf\"] for sim:printer-a4, or formats = [\"escpos\"] with printable_dots up to \
+             576 for sim:printer-80mm",
+        ],
+    );
 }
 
 #[test]
