@@ -114,7 +114,7 @@ fn load(common: &Common, listen: Option<SocketAddr>) -> anyhow::Result<Station> 
             for diagnostic in &diagnostics.0 {
                 eprintln!("{diagnostic}");
             }
-            bail!("{} has errors; fix them and run `counter-agent check` again", path.display())
+            bail!("the station configuration has errors (above); fix them and run `counter-agent check` again")
         }
     }
 }
@@ -255,6 +255,23 @@ fn token(action: TokenAction) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The error and its causes on one line, skipping a cause whose text the message already quotes
+/// (our messages often say "cannot listen on X: <cause> — hint").
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("COUNTER_AGENT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -280,7 +297,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_chain(&error));
             ExitCode::FAILURE
         }
     }

@@ -20,6 +20,10 @@ pub use tokens::TokenRow;
 /// Why storage failed. Messages are for technicians and say what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error(
+        "the data directory {path} is not a directory — choose a folder path for --data-dir or [storage] data_dir"
+    )]
+    NotADirectory { path: PathBuf },
     #[error("cannot create the data directory {path}: {source} — check the path and its permissions")]
     CreateDir { path: PathBuf, source: std::io::Error },
     #[error("the data directory {path} is not writable: {source} — give the agent's user write access or choose another --data-dir")]
@@ -49,6 +53,9 @@ impl Store {
     /// Opens (creating if needed) `agent.sqlite3` in `data_dir`, after checking that the directory
     /// is writable, and brings the schema up to date.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        if data_dir.exists() && !data_dir.is_dir() {
+            return Err(StoreError::NotADirectory { path: data_dir.to_path_buf() });
+        }
         fs::create_dir_all(data_dir)
             .map_err(|source| StoreError::CreateDir { path: data_dir.to_path_buf(), source })?;
         check_writable(data_dir)?;

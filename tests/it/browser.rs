@@ -127,10 +127,13 @@ async fn pairing_code(pair_page: &str, origin: &str) -> String {
 async fn pair_through_the_page(page: &Page, agent: &TestAgent, origin: &str, screenshot: Option<&str>) {
     page.wait_for("the pairing panel", "!document.getElementById('pairing').hidden", WAIT).await;
     page.eval("document.getElementById('pair-start').click()").await;
+    // The request has been answered once the button is idle again (the form may still show an
+    // earlier request's instructions).
     let link = page
         .wait_for(
             "the pairing instructions",
-            "!document.getElementById('pair-form').hidden && document.getElementById('pair-link').href",
+            "!document.getElementById('pair-start').hasAttribute('aria-busy') \
+               && !document.getElementById('pair-form').hidden && document.getElementById('pair-link').href",
             WAIT,
         )
         .await;
@@ -529,9 +532,8 @@ async fn check_vietnamese_texts(page: &Page) {
             );
         }
     }
-    let reason_text = |code: &str| {
-        texts["reasons"].as_array().and_then(|l| l.iter().find(|p| p[0] == code)).map(|p| p[1].clone())
-    };
+    let reason_text =
+        |code: &str| texts["reasons"].as_array().and_then(|l| l.iter().find(|p| p[0] == code)).map(|p| p[1].clone());
     for reason in StatusReason::ALL {
         assert_eq!(reason_text(reason.code()), Some(reason.message_vi().into()), "{reason:?}");
     }
@@ -539,11 +541,14 @@ async fn check_vietnamese_texts(page: &Page) {
         reason_text("interrupted"),
         Some("Lệnh in bị gián đoạn khi phần mềm khởi động lại — kiểm tra giấy đã in, nếu chưa có thì in lại".into())
     );
-    assert_eq!(reason_text("storage_full"), Some("Ổ đĩa máy tính đã đầy — báo kỹ thuật viên giải phóng dung lượng".into()));
+    assert_eq!(
+        reason_text("storage_full"),
+        Some("Ổ đĩa máy tính đã đầy — báo kỹ thuật viên giải phóng dung lượng".into())
+    );
     assert_eq!(reason_text("storage_error"), Some("Không ghi được dữ liệu vào ổ đĩa máy tính".into()));
 }
 
-/// `[code, title, …]` of the demo-mode explanation, shown instead of “Đang khởi động…”.
+/// The demo-mode explanation, shown instead of “Đang khởi động…”.
 const BLOCKED_TITLE: &str = "Trang thử này chỉ dùng được khi phần mềm máy quầy chạy ở chế độ demo \
     (counter-agent serve --demo), hoặc khi kỹ thuật viên thêm địa chỉ của trang vào allowed_origins.";
 
@@ -558,7 +563,10 @@ async fn demo_page_served_by_an_agent_outside_demo_mode_says_why_it_cannot_work(
     let error = wait_for_error(&page, "origin_not_allowed").await;
     assert_eq!(error["title"], BLOCKED_TITLE);
     assert_eq!(error["retry"], true, "{error}");
-    assert_eq!(page.eval("document.getElementById('connection').textContent").await, "Trang chưa được phép dùng máy quầy");
+    assert_eq!(
+        page.eval("document.getElementById('connection').textContent").await,
+        "Trang chưa được phép dùng máy quầy"
+    );
     for panel in ["pairing", "paired", "scan", "devices", "print"] {
         assert_eq!(page.eval(&format!("document.getElementById('{panel}').hidden")).await, true, "{panel}");
     }
@@ -620,13 +628,16 @@ async fn demo_page_explains_an_agent_it_cannot_reach_and_retries() {
 
 /// Test instrumentation: a download link the page clicks is recorded in `window.__downloads`
 /// (name, and the first bytes of what it points at) instead of saving a file.
-const RECORD_DOWNLOADS_JS: &str = "(() => { window.__downloads = []; \
+const RECORD_DOWNLOADS_JS: &str = "(() => { window.__downloads = []; const blobs = new Map(); \
+    const create = URL.createObjectURL; \
+    URL.createObjectURL = blob => { const url = create(blob); blobs.set(url, blob); return url; }; \
     document.addEventListener('click', async event => { \
       const link = event.target.closest && event.target.closest('a[download]'); \
       if (!link) return; \
       event.preventDefault(); \
-      const head = new Uint8Array(await (await fetch(link.href)).arrayBuffer()).slice(0, 5); \
-      window.__downloads.push({ name: link.download, head: String.fromCharCode(...head) }); \
+      const blob = blobs.get(link.href); \
+      const head = blob ? await blob.slice(0, 5).text() : 'not a blob URL'; \
+      window.__downloads.push({ name: link.download, head }); \
     }, true); })()";
 
 /// The scan panel as it is before any scan.
@@ -669,10 +680,7 @@ async fn demo_page_pauses_on_a_jam_takes_its_scan_up_after_a_reload_and_discards
     assert_eq!(paused["continue"], "Tiếp tục");
     assert_eq!(paused["cancel"], "Huỷ");
     assert_eq!(paused["start"], true);
-    assert_eq!(
-        paused["note"],
-        "Lượt quét của trang này đang tạm dừng — bấm “Tiếp tục” hoặc “Huỷ” ở phần Quét hồ sơ."
-    );
+    assert_eq!(paused["note"], "Lượt quét của trang này đang tạm dừng — bấm “Tiếp tục” hoặc “Huỷ” ở phần Quét hồ sơ.");
     wait_for_device(&page, "scanner", "Đang bận", "").await;
     page.screenshot_to("demo-scan-paused").await;
 
@@ -681,7 +689,8 @@ async fn demo_page_pauses_on_a_jam_takes_its_scan_up_after_a_reload_and_discards
     let paused = page.wait_for("the paused scan after a reload", paused_js, SCAN_WAIT).await;
     assert_eq!(paused["text"], "Tạm dừng: kẹt giấy — gỡ giấy rồi bấm Tiếp tục");
     assert_eq!(
-        page.eval("document.getElementById('scan-note').hidden || document.getElementById('scan-note').textContent").await,
+        page.eval("document.getElementById('scan-note').hidden || document.getElementById('scan-note').textContent")
+            .await,
         "Đã mở lại lượt quét đang dở của trang này."
     );
     wait_for_device(&page, "scanner", "Đang bận", "").await;
@@ -704,7 +713,8 @@ async fn demo_page_pauses_on_a_jam_takes_its_scan_up_after_a_reload_and_discards
     page.eval(RECORD_DOWNLOADS_JS).await;
     let before = page.eval("Date.now()").await.as_f64().expect("ms");
     page.eval("document.getElementById('scan-download').click()").await;
-    let download = page.wait_for("the download", "window.__downloads.length === 1 && window.__downloads[0]", WAIT).await;
+    let download =
+        page.wait_for("the download", "window.__downloads.length === 1 && window.__downloads[0]", WAIT).await;
     let after = page.eval("Date.now()").await.as_f64().expect("ms");
     assert_eq!(download["head"], "%PDF-");
     let name = download["name"].as_str().expect("file name").to_string();

@@ -194,3 +194,22 @@ async fn the_openapi_document_lists_every_route_and_error_code() {
     }
     agent.stop().await;
 }
+
+#[test]
+fn serve_on_a_taken_port_says_so_once_and_exits() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("station.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[station]\nname = \"Quầy 1\"\ncounter = 1\n[server]\nlisten = \"127.0.0.1:{port}\"\nallowed_origins = [\"{APP_ORIGIN}\"]\n[storage]\ndata_dir = \"data\"\n"
+        ),
+    )
+    .expect("write station");
+    let (ok, _, stderr) = run(agent_binary().arg("serve").arg("--config").arg(&path));
+    assert!(!ok);
+    assert!(stderr.contains("another counter-agent"), "{stderr}");
+    assert_eq!(stderr.matches("os error").count(), 1, "the OS error is printed once: {stderr}");
+}

@@ -49,12 +49,16 @@ async fn a_data_dir_that_is_a_file_or_unwritable_is_a_clear_store_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("data-is-a-file");
     std::fs::write(&file, b"not a directory").expect("write");
-    for data_dir in [file.clone(), file.join("below-a-file")] {
-        let error = start_error(|_| {}, &data_dir).await;
-        assert!(matches!(error, StartError::Store(StoreError::CreateDir { .. })), "{data_dir:?}: {error:?}");
-        let message = error.to_string();
-        assert!(message.contains("data directory") && message.contains("permissions"), "{message}");
-    }
+    // The file itself: said plainly, not as the operating system's "File exists".
+    let error = start_error(|_| {}, &file).await;
+    assert!(matches!(error, StartError::Store(StoreError::NotADirectory { .. })), "{error:?}");
+    assert!(error.to_string().contains("is not a directory"), "{error}");
+    // A path below a file cannot be created.
+    let below = file.join("below-a-file");
+    let error = start_error(|_| {}, &below).await;
+    assert!(matches!(error, StartError::Store(StoreError::CreateDir { .. })), "{below:?}: {error:?}");
+    let message = error.to_string();
+    assert!(message.contains("data directory") && message.contains("permissions"), "{message}");
     assert_eq!(std::fs::read(&file).expect("file kept"), b"not a directory");
 
     // Unwritable: the write probe's name is taken by a folder, which fails even for root.
