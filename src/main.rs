@@ -130,6 +130,18 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> anyhow
     } else {
         load(&common, listen)?
     };
+    let problems = {
+        let (drivers, _) = registry(&station);
+        config::check_devices(&station, |spec| {
+            drivers.factory_for(spec.connection.scheme()).map_or_else(Vec::new, |factory| factory.check(spec))
+        })
+    };
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    if problems.has_errors() {
+        bail!("the station's devices have errors; fix them and run `counter-agent check` again");
+    }
     let n_devices = station.devices.len();
     let options = AgentOptions { demo, ..AgentOptions::default() };
     let agent = Agent::bind(station, options).await?;

@@ -170,6 +170,12 @@ class DemoPage {
     this.agent = null;
     /** @type {Map<string, Device>} */
     this.devices = new Map();
+    /**
+     * `device.status` events applied, per device: a device list fetched while one arrived must
+     * not put the older status back.
+     * @type {Map<string, number>}
+     */
+    this.deviceVersions = new Map();
     /** @type {{ close(): void } | null} */
     this.stream = null;
     /**
@@ -520,9 +526,15 @@ class DemoPage {
 
   /** Refetches everything; on the first connection and after a gap in the event stream. */
   async refreshAll() {
+    const versions = new Map(this.deviceVersions);
     const devices = await this.client.devices();
+    for (const device of devices) {
+      const current = this.devices.get(device.id);
+      if (current && this.deviceVersions.get(device.id) !== versions.get(device.id)) device.status = current.status;
+    }
     this.devices = new Map(devices.map((d) => [d.id, d]));
     this.fillSelects();
+    this.renderDevices();
     // After a reload the page has forgotten its scan, the agent has not: take it up again
     // instead of letting the clerk run into “device busy”.
     if (!this.scan) {
@@ -541,6 +553,7 @@ class DemoPage {
 
   /** @param {{ device: string, state: string, reason: string | null, message?: string | null }} data */
   onDeviceStatus(data) {
+    this.deviceVersions.set(data.device, (this.deviceVersions.get(data.device) ?? 0) + 1);
     const device = this.devices.get(data.device);
     if (!device) return;
     // The event carries the agent's Vietnamese message; the client's table covers older agents.
@@ -648,7 +661,7 @@ class DemoPage {
 
   /**
    * This origin's newest scanning or paused batch on the agent (on `device` when given), or null.
-   * Agents without `GET /v1/scans` have none to offer.
+   * Agents without `GET /v1/scans`, and pairings without the `scan` scope, have none to offer.
    * @param {string} [device]
    * @returns {Promise<Scan | null>}
    */
@@ -658,9 +671,8 @@ class DemoPage {
     try {
       scans = await this.client.scans();
     } catch (error) {
-      if (error instanceof CounterAgentError && (error.code === "method_not_allowed" || error.code === "not_found")) {
-        return null;
-      }
+      const none = ["method_not_allowed", "not_found", "insufficient_scope"];
+      if (error instanceof CounterAgentError && none.includes(error.code)) return null;
       throw error;
     }
     return scans.find((s) => (s.state === "scanning" || s.state === "paused") && (!device || s.device === device)) ?? null;

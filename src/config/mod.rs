@@ -15,6 +15,7 @@
 
 mod device_check;
 mod diagnostic;
+mod ids;
 mod origin;
 pub(crate) mod reader;
 mod station;

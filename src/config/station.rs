@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use counter_agent_driver_api::{Connection, DeviceKind};
 use toml::Spanned;
 
+use super::ids::invalid_id_hint;
 use super::reader::{closest, list, Fields, Sink};
 use super::timezone::{check_zone, ZoneNames};
 use super::{
@@ -328,53 +329,6 @@ fn check_device_id(sink: &Sink<'_>, id: &Spanned<&str>, earlier: &[Spanned<&str>
         return false;
     }
     true
-}
-
-/// What to write instead of an id that is not valid: the id cleaned up (never anything path-like),
-/// and for a Vietnamese name, where that name belongs.
-fn invalid_id_hint(value: &str) -> String {
-    let cleaned = clean_id(value);
-    let example = if cleaned.is_empty() { "receipt" } else { cleaned.as_str() };
-    let plain_name = !value.trim().is_empty()
-        && !value.trim_start().starts_with('.')
-        && !value.chars().any(|c| matches!(c, '/' | '\\' | '"') || c.is_control());
-    if !value.is_ascii() && plain_name {
-        format!("ids are plain ASCII, e.g. id = \"{example}\"; put the Vietnamese name in name = \"{}\"", value.trim())
-    } else {
-        format!("e.g. id = \"{example}\"")
-    }
-}
-
-/// `Máy in 2` → `may-in-2`, `../etc` → `etc`: Vietnamese letters without their marks, every run of
-/// other characters one `-`, nothing but a letter or digit first or last. Empty when nothing is left.
-pub(super) fn clean_id(value: &str) -> String {
-    let mut id = String::new();
-    for c in value.chars().flat_map(char::to_lowercase).map(fold_vietnamese) {
-        if ('\u{300}'..='\u{36f}').contains(&c) {
-            // A combining mark of decomposed text (`a` + `\u{301}`): the letter is already there.
-            continue;
-        }
-        if c.is_ascii_alphanumeric() {
-            id.push(c);
-        } else if !id.is_empty() && !id.ends_with(['-', '_']) {
-            id.push(if c == '_' { '_' } else { '-' });
-        }
-    }
-    id.trim_end_matches(['-', '_']).to_string()
-}
-
-/// A lowercase Vietnamese letter without its marks (`ầ` → `a`, `đ` → `d`); other characters as they are.
-fn fold_vietnamese(c: char) -> char {
-    const FOLDS: [(char, &str); 7] = [
-        ('a', "àáảãạăằắẳẵặâầấẩẫậ"),
-        ('e', "èéẻẽẹêềếểễệ"),
-        ('i', "ìíỉĩị"),
-        ('o', "òóỏõọôồốổỗộơờớởỡợ"),
-        ('u', "ùúủũụưừứửữự"),
-        ('y', "ỳýỷỹỵ"),
-        ('d', "đ"),
-    ];
-    FOLDS.iter().find(|(_, marked)| marked.contains(c)).map_or(c, |(plain, _)| *plain)
 }
 
 fn find_profile<'p>(sink: &Sink<'_>, id: &Spanned<&str>, profiles: &'p ProfileSet) -> Option<&'p profile::Profile> {

@@ -721,7 +721,7 @@ fn invalid_ids_get_a_clean_id_in_the_hint() {
 
 #[test]
 fn clean_ids() {
-    let check = |value: &str, expected: &str| assert_eq!(station::clean_id(value), expected, "{value:?}");
+    let check = |value: &str, expected: &str| assert_eq!(ids::clean_id(value), expected, "{value:?}");
     check("Ticket 2", "ticket-2");
     check("a__b", "a_b");
     check("a - b", "a-b");
@@ -730,7 +730,7 @@ fn clean_ids() {
     // Decomposed text: `a` followed by a combining acute accent.
     check("Ma\u{301}y", "may");
     for value in ["../etc", "Máy in", " x ", "-", "A.B/C\\D"] {
-        let cleaned = station::clean_id(value);
+        let cleaned = ids::clean_id(value);
         assert!(cleaned.is_empty() || is_valid_id(&cleaned), "{value:?} → {cleaned:?}");
     }
 }

@@ -100,6 +100,18 @@ fn check_reports_what_the_drivers_would_refuse() {
     }
 }
 
+/// `serve --demo` runs the same checks: the built-in demo station must pass them.
+#[test]
+fn the_demo_station_passes_the_drivers_checks() {
+    let station = test_station(std::path::Path::new("demo-data"));
+    let (drivers, _) = counter_agent::agent::registry(&station);
+    let problems = counter_agent::config::check_devices(&station, |spec| {
+        drivers.factory_for(spec.connection.scheme()).map_or_else(Vec::new, |factory| factory.check(spec))
+    });
+    assert!(problems.is_empty(), "{problems}");
+    assert_eq!(station.devices.len(), 4);
+}
+
 #[test]
 fn check_accepts_a_good_station_and_names_what_it_found() {
     let dir = tempfile::tempdir().expect("temp dir");

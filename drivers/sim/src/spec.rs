@@ -42,8 +42,11 @@ impl SimKind {
         if let Some(known) = KINDS.into_iter().find(|known| known.name() == kind) {
             return Ok(known);
         }
-        let all: Vec<String> = KINDS.iter().map(|known| format!("sim:{}", known.name())).collect();
-        let all = format!("{} or {}", all[..all.len() - 1].join(", "), all[all.len() - 1]);
+        let names: Vec<String> = KINDS.iter().map(|known| format!("sim:{}", known.name())).collect();
+        let all = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.concat(),
+        };
         Err(match SimKind::for_settings(settings) {
             Some(fits) => format!(
                 "`sim:{kind}` is not a simulator — write connection = \"sim:{}\" for this profile (the simulators \
