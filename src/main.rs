@@ -130,18 +130,7 @@ async fn serve(common: Common, listen: Option<SocketAddr>, demo: bool) -> anyhow
     } else {
         load(&common, listen)?
     };
-    let problems = {
-        let (drivers, _) = registry(&station);
-        config::check_devices(&station, |spec| {
-            drivers.factory_for(spec.connection.scheme()).map_or_else(Vec::new, |factory| factory.check(spec))
-        })
-    };
-    for problem in &problems {
-        eprintln!("{problem}");
-    }
-    if problems.has_errors() {
-        bail!("the station's devices have errors; fix them and run `counter-agent check` again");
-    }
+    check_devices(&station)?;
     let n_devices = station.devices.len();
     let options = AgentOptions { demo, ..AgentOptions::default() };
     let agent = Agent::bind(station, options).await?;
@@ -178,19 +167,25 @@ async fn shutdown_signal() {
     tracing::info!(message = "Shutting down.");
 }
 
-fn check(common: &Common) -> anyhow::Result<()> {
-    let station = load(common, None)?;
-    // What each device's driver sees wrong without opening it: what would otherwise fail at start-up.
-    let (drivers, _) = registry(&station);
-    let problems = config::check_devices(&station, |spec| {
+/// What each device's driver sees wrong without opening it (what would otherwise fail at start-up),
+/// printed like the station file's own problems.
+fn check_devices(station: &Station) -> anyhow::Result<()> {
+    let (drivers, _) = registry(station);
+    let problems = config::check_devices(station, |spec| {
         drivers.factory_for(spec.connection.scheme()).map_or_else(Vec::new, |factory| factory.check(spec))
     });
     for problem in &problems {
         eprintln!("{problem}");
     }
     if problems.has_errors() {
-        bail!("{} has errors; fix them and run `counter-agent check` again", config_path(common).display());
+        bail!("the station's devices have errors (above); fix them and run `counter-agent check` again");
     }
+    Ok(())
+}
+
+fn check(common: &Common) -> anyhow::Result<()> {
+    let station = load(common, None)?;
+    check_devices(&station)?;
     println!(
         "{}: OK — station \"{}\", counter {}, {} device(s), {} profile(s)",
         config_path(common).display(),

@@ -35,6 +35,9 @@ pub struct RequestOrigin(pub String);
 #[derive(Debug, Clone, Default)]
 pub struct AuditSlot(pub Arc<Mutex<Option<String>>>);
 
+const SEC_FETCH_SITE: header::HeaderName = header::HeaderName::from_static("sec-fetch-site");
+const SEC_FETCH_MODE: header::HeaderName = header::HeaderName::from_static("sec-fetch-mode");
+
 pub const ALLOWED_HEADERS: &str = "authorization, content-type";
 /// The JS client: the one page-side file other (allowed) origins may fetch with CORS.
 pub const PUBLIC_SCRIPT: &str = "/web/counter-agent.js";
@@ -124,8 +127,7 @@ pub async fn guard(State(app): State<AppState>, mut request: Request, next: Next
             origin_header.as_deref(),
         );
     }
-    let same_origin_fetch =
-        header_str(headers, "sec-fetch-site".parse().expect("static header name")) == Some("same-origin");
+    let same_origin_fetch = header_str(headers, SEC_FETCH_SITE) == Some("same-origin");
     let origin = match origin_header.as_deref() {
         Some(origin) => {
             // The agent's own pages load their module scripts with an Origin header; that is
@@ -162,8 +164,8 @@ pub async fn guard(State(app): State<AppState>, mut request: Request, next: Next
     // that client and agent always match; it holds no secret.
     let public_script = path == PUBLIC_SCRIPT;
     if !is_api && !public_script {
-        let site = header_str(request.headers(), "sec-fetch-site".parse().expect("static header name"));
-        let mode = header_str(request.headers(), "sec-fetch-mode".parse().expect("static header name"));
+        let site = header_str(request.headers(), SEC_FETCH_SITE);
+        let mode = header_str(request.headers(), SEC_FETCH_MODE);
         let cross_site = matches!(site, Some("cross-site" | "same-site"));
         if method == Method::OPTIONS || (cross_site && mode != Some("navigate")) {
             return deny(
