@@ -94,7 +94,7 @@ fn escape(text: &str) -> String {
 pub async fn page(State(app): State<AppState>) -> Response {
     let pending = app.inner.pairings.pending();
     let mut rows = String::new();
-    for p in &pending {
+    for (n, p) in pending.iter().enumerate() {
         let code: String = p
             .code
             .chars()
@@ -104,10 +104,12 @@ pub async fn page(State(app): State<AppState>) -> Response {
             .collect::<Vec<_>>()
             .join(" ");
         rows.push_str(&format!(
-            "<li class=\"request\"><div class=\"origin\">{}</div><div class=\"label\">{}</div><div class=\"scopes\">Quyền: {}</div><div class=\"code\" data-code=\"{}\">{}</div><div class=\"expires\">Hết hạn sau {} giây</div></li>",
+            "<li class=\"request\">{}<div class=\"origin\">{}</div><div class=\"label\">{}</div><div class=\"scopes\">Quyền: {}</div><div class=\"code\" data-code=\"{}\">{}</div><div class=\"expires\">Hết hạn sau {} giây</div></li>",
+            // Several requests from one app: the clerk wants the code just asked for.
+            if n == 0 && pending.len() > 1 { "<div class=\"newest\">Yêu cầu mới nhất</div>" } else { "" },
             escape(&p.origin),
             escape(&p.label),
-            escape(&p.scopes.to_storage()),
+            escape(&p.scopes.iter().map(|s| s.label_vi()).collect::<Vec<_>>().join(", ")),
             escape(&p.code),
             escape(&code),
             p.expires_in.as_secs()

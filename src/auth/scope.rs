@@ -26,6 +26,19 @@ impl Scope {
     }
 }
 
+impl Scope {
+    /// What the scope allows, in Vietnamese, for the pairing page.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Scope::Scan => "quét tài liệu",
+            Scope::Print => "in",
+            Scope::QueueIssue => "cấp số thứ tự",
+            Scope::QueueCall => "gọi số",
+            Scope::Admin => "quản trị",
+        }
+    }
+}
+
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

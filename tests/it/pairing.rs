@@ -124,3 +124,24 @@ async fn the_pair_page_cannot_be_framed_or_read_through_another_host() {
     assert_eq!(status, 403);
     agent.stop().await;
 }
+
+#[tokio::test]
+async fn the_pair_page_speaks_vietnamese_and_marks_the_newest_request() {
+    let agent = TestAgent::start().await;
+    for label in ["lần 1", "lần 2"] {
+        let started = agent
+            .request(Method::POST, "/v1/pairing/start")
+            .json(&json!({"label": label, "scopes": ["scan", "print"]}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(started.status(), 200);
+    }
+    let page = TestAgent::client().get(agent.url("/pair")).send().await.expect("send").text().await.expect("text");
+    assert!(page.contains("Quyền: quét tài liệu, in"), "scopes in Vietnamese: {page}");
+    assert!(!page.contains("scan print"), "no raw scope names");
+    let newest = page.find("Yêu cầu mới nhất").expect("newest marked");
+    assert!(newest < page.find("lần 1").expect("older shown"), "the newest comes first");
+    assert!(page.find("lần 2").expect("newest shown") > newest);
+    agent.stop().await;
+}
