@@ -133,15 +133,7 @@ async fn a_forgotten_paused_scan_is_findable_and_frees_the_scanner_by_itself() {
         TestAgent::start_with(|_, options| options.scan_paused_idle = std::time::Duration::from_millis(1500)).await;
     let token = agent.clerk_token();
     agent.sim.jam_at_page("scanner", 2);
-    let scan: serde_json::Value = agent
-        .post("/v1/scans", &token, &json!({"device": "scanner", "source": "adf", "dpi": 75}))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    let id = scan["id"].as_str().expect("id").to_string();
+    let id = agent.start_scan(&token, &json!({"device": "scanner", "source": "adf", "dpi": 75})).await;
     agent.wait_for(&format!("/v1/scans/{id}"), &token, |s| s["state"] == "paused").await;
     // The jam was reported once and cleared; the batch is still open, so the scanner is busy.
     agent.wait_for("/v1/devices/scanner", &token, |d| d["status"]["state"] == "busy").await;

@@ -108,15 +108,7 @@ async fn the_demo_page_and_its_files_are_served_from_one_folder() {
 async fn scans_are_deleted_with_their_pages_when_their_time_to_live_has_passed() {
     let agent = TestAgent::start_with(|_, options| options.scan_ttl = std::time::Duration::from_millis(1500)).await;
     let token = agent.clerk_token();
-    let scan: serde_json::Value = agent
-        .post("/v1/scans", &token, &json!({"device": "scanner", "source": "flatbed", "dpi": 75}))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    let id = scan["id"].as_str().expect("id").to_string();
+    let id = agent.start_scan(&token, &json!({"device": "scanner", "source": "flatbed", "dpi": 75})).await;
     let folder = agent.data_dir.path().join("scans").join(&id);
     let done = agent.wait_for(&format!("/v1/scans/{id}"), &token, |s| s["state"] != "scanning").await;
     assert_eq!(done["state"], "completed", "{done}");

@@ -92,6 +92,14 @@ impl TestAgent {
         TestAgent::client().post(self.url(path)).header("Origin", APP_ORIGIN).bearer_auth(token).json(body)
     }
 
+    /// Starts a scan (it must be accepted) and returns its id.
+    pub async fn start_scan(&self, token: &str, body: &serde_json::Value) -> String {
+        let response = self.post("/v1/scans", token, body).send().await.expect("send");
+        assert_eq!(response.status(), 202, "scan not started");
+        let scan: serde_json::Value = response.json().await.expect("json");
+        scan["id"].as_str().expect("id").to_string()
+    }
+
     pub fn delete(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
         TestAgent::client().delete(self.url(path)).header("Origin", APP_ORIGIN).bearer_auth(token)
     }
