@@ -26,18 +26,7 @@ async fn upgrade_is_refused_before_101_without_origin_and_a_fresh_ticket() {
     drop(first);
     let foreign_attempt = agent.ticket(&token).await;
     let for_other_origin = agent.ticket(&token).await;
-    let of_other_token: serde_json::Value = TestAgent::client()
-        .post(agent.url("/v1/events/ticket"))
-        .header("Origin", OTHER_APP)
-        .bearer_auth(&other_token.secret)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    let of_other_token = of_other_token["ticket"].as_str().expect("ticket").to_string();
+    let of_other_token = agent.ticket_from(OTHER_APP, &other_token.secret).await;
     let revoked = agent.clerk_token();
     let revoked_ticket = agent.ticket(&revoked).await;
     let revoked_id = agent.tokens.verify(&revoked, APP_ORIGIN).expect("valid").id;
@@ -100,9 +89,7 @@ async fn upgrade_is_refused_before_101_without_origin_and_a_fresh_ticket() {
 async fn a_client_message_over_4_kib_closes_the_socket() {
     let agent = TestAgent::start().await;
     let token = agent.clerk_token();
-    let ticket = agent.ticket(&token).await;
-    let mut socket = agent.open_events(Some(APP_ORIGIN), &format!("ticket={ticket}")).await.expect("connects");
-    assert_eq!(next_event(&mut socket).await["type"], "hello");
+    let mut socket = agent.open_stream(&token).await;
 
     // A small message is fine: the stream goes on.
     socket.send(Message::Text("x".repeat(1024).into())).await.expect("send small");
@@ -190,18 +177,8 @@ async fn another_origin_never_sees_this_ones_scan_and_print_events() {
         .tokens
         .create(OTHER_APP, counter_agent::auth::Scopes::parse(["scan"]).expect("scope"), "o")
         .expect("token");
-    let other_ticket: serde_json::Value = TestAgent::client()
-        .post(agent.url("/v1/events/ticket"))
-        .header("Origin", OTHER_APP)
-        .bearer_auth(&other.secret)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .expect("send")
-        .json()
-        .await
-        .expect("json");
-    let query = format!("ticket={}&since=0", other_ticket["ticket"].as_str().expect("ticket"));
+    let other_ticket = agent.ticket_from(OTHER_APP, &other.secret).await;
+    let query = format!("ticket={}&since=0", other_ticket);
     let mut theirs = agent.open_events(Some(OTHER_APP), &query).await.expect("connects");
     let ticket = agent.ticket(&token).await;
     let mut mine = agent.open_events(Some(APP_ORIGIN), &format!("ticket={ticket}")).await.expect("connects");

@@ -6,15 +6,13 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{b64, events_until, next_event, tiny_pdf, TestAgent, APP_ORIGIN};
+use crate::harness::{b64, events_until, tiny_pdf, TestAgent};
 
 #[tokio::test]
 async fn a_jam_pauses_the_batch_and_continue_finishes_it() {
     let agent = TestAgent::start().await;
     let token = agent.clerk_token();
-    let ticket = agent.ticket(&token).await;
-    let mut socket = agent.open_events(Some(APP_ORIGIN), &format!("ticket={ticket}")).await.expect("connects");
-    assert_eq!(next_event(&mut socket).await["type"], "hello");
+    let mut socket = agent.open_stream(&token).await;
 
     agent.sim.jam_at_page("scanner", 3);
     let started = agent

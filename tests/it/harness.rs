@@ -278,10 +278,30 @@ impl TestAgent {
 
     /// A single-use WebSocket ticket for `token`.
     pub async fn ticket(&self, token: &str) -> String {
-        let response = self.post("/v1/events/ticket", token, &serde_json::json!({})).send().await.expect("ticket");
+        self.ticket_from(APP_ORIGIN, token).await
+    }
+
+    /// A WebSocket ticket asked for by `origin` with its token.
+    pub async fn ticket_from(&self, origin: &str, token: &str) -> String {
+        let response = TestAgent::client()
+            .post(self.url("/v1/events/ticket"))
+            .header("Origin", origin)
+            .bearer_auth(token)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .expect("ticket");
         assert_eq!(response.status(), 200, "ticket request refused");
         let body: serde_json::Value = response.json().await.expect("json");
         body["ticket"].as_str().expect("ticket field").to_string()
+    }
+
+    /// The web app's event stream, past its `hello`.
+    pub async fn open_stream(&self, token: &str) -> EventSocket {
+        let ticket = self.ticket(token).await;
+        let mut socket = self.open_events(Some(APP_ORIGIN), &format!("ticket={ticket}")).await.expect("connects");
+        assert_eq!(next_event(&mut socket).await["type"], "hello");
+        socket
     }
 
     /// Opens `GET /v1/events?{query}` with the given Origin. A refused upgrade gives the HTTP
