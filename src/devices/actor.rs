@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use counter_agent_driver_api::{
-    CancelToken, Device, DeviceState, DeviceStatus, DriverError, DriverFactory, OpenSpec, StatusReason,
+    CancelToken, Device, DeviceState, DeviceStatus, DriverError, DriverFactory, OpenSpec, PageWatch, ScanProgress,
+    StatusReason,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -49,11 +50,15 @@ struct Actor {
     last_open_error: Option<String>,
 }
 
-/// Faults after which a scan batch can go on once a person has cleared them.
+/// Faults after which a scan batch can go on once a person has cleared them. A device-reported
+/// I/O error mid-batch (SANE's `IO_ERROR`) is one: the pages so far are kept and the clerk may
+/// try again; a lost connection (`DriverError::Io`, `NotFound`) is not.
 fn is_recoverable(error: &DriverError) -> bool {
     matches!(
         error,
-        DriverError::Fault { reason: StatusReason::Jammed | StatusReason::CoverOpen | StatusReason::PaperOut }
+        DriverError::Fault {
+            reason: StatusReason::Jammed | StatusReason::CoverOpen | StatusReason::PaperOut | StatusReason::IoError
+        }
     )
 }
 
@@ -131,8 +136,13 @@ impl Actor {
                 let _ = updates.blocking_send(ScanUpdate::Cancelled);
                 return;
             }
+            let mut report = |progress: ScanProgress| {
+                // Progress is advisory: a full channel drops it rather than stalling the scanner.
+                let _ = updates.try_send(ScanUpdate::Progress(progress));
+            };
+            let mut watch = PageWatch { cancel, progress: &mut report };
             let next = match self.device.as_mut().and_then(|d| d.as_scanner()) {
-                Some(scanner) => scanner.next_page(),
+                Some(scanner) => scanner.next_page_watched(&mut watch),
                 None => Err(DriverError::NotFound { detail: "scanner closed".into() }),
             };
             match next {
@@ -146,6 +156,11 @@ impl Actor {
                 Ok(None) => {
                     self.end_batch();
                     let _ = updates.blocking_send(ScanUpdate::Finished);
+                    return;
+                }
+                Err(DriverError::Cancelled) if cancel.is_cancelled() => {
+                    self.end_batch();
+                    let _ = updates.blocking_send(ScanUpdate::Cancelled);
                     return;
                 }
                 Err(error) if is_recoverable(&error) => {

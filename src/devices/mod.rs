@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use counter_agent_driver_api::{
     CancelToken, Connection, DeviceKind, DeviceSettings, DeviceStatus, DriverError, DriverFactory, PrintDocument,
-    RawPage, ScanRequest,
+    RawPage, ScanProgress, ScanRequest,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -51,6 +51,8 @@ pub enum DeviceError {
 /// What a running scan batch reports, in order.
 #[derive(Debug)]
 pub enum ScanUpdate {
+    /// The page being scanned is this far along (advisory; may be dropped when the reader lags).
+    Progress(ScanProgress),
     Page(RawPage),
     /// A fault stopped the batch; it stays open and can be continued once the fault is cleared.
     Paused(DriverError),

@@ -288,6 +288,7 @@ impl ScanService {
     async fn follow(self, session: SessionRef, mut updates: mpsc::Receiver<ScanUpdate>) {
         while let Some(update) = updates.recv().await {
             match update {
+                ScanUpdate::Progress(_) => {}
                 ScanUpdate::Page(page) => {
                     let encoded = tokio::task::spawn_blocking(move || encode_page(&page)).await;
                     match encoded {

@@ -6,7 +6,7 @@
 
 use crate::connection::Connection;
 use crate::error::DriverError;
-use crate::types::{DeviceKind, DeviceSettings, DeviceStatus, PrintDocument, RawPage, ScanRequest};
+use crate::types::{CancelToken, DeviceKind, DeviceSettings, DeviceStatus, PrintDocument, RawPage, ScanRequest};
 
 /// Everything a driver needs to open one configured device.
 #[derive(Debug, Clone)]
@@ -71,6 +71,13 @@ pub trait Scanner {
     /// A fault mid-batch leaves the batch open: the caller may call `next_page` again once the
     /// clerk has cleared it (continue after a jam).
     fn next_page(&mut self) -> Result<Option<RawPage>, DriverError>;
+    /// [`Scanner::next_page`], watched: reports progress within the page and gives up when
+    /// `watch.cancel` is set (returning [`DriverError::Cancelled`]). The daemon always calls this
+    /// one; drivers whose pages take long to arrive (SANE, hot folders) override it.
+    fn next_page_watched(&mut self, watch: &mut PageWatch<'_>) -> Result<Option<RawPage>, DriverError> {
+        let _ = watch;
+        self.next_page()
+    }
     /// Ends the batch (also after an error). Must not block for long.
     fn end_batch(&mut self);
 }
@@ -79,4 +86,21 @@ pub trait Scanner {
 pub trait Printer {
     /// Sends a whole document and returns once the device has accepted it.
     fn print(&mut self, document: &PrintDocument) -> Result<(), DriverError>;
+}
+
+/// How far the page being scanned has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanProgress {
+    /// Image bytes received so far for this page.
+    pub bytes: u64,
+    /// Bytes the whole page will have, when the device knows (hand scanners do not).
+    pub expected_bytes: Option<u64>,
+}
+
+/// What the daemon hands to [`Scanner::next_page_watched`].
+pub struct PageWatch<'a> {
+    /// Set when the clerk cancels; checked between reads.
+    pub cancel: &'a CancelToken,
+    /// Called with progress now and then (not for every read); must return quickly.
+    pub progress: &'a mut dyn FnMut(ScanProgress),
 }
