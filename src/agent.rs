@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use counter_agent_driver_sane::{SaneFactory, WorkerCommand};
 use counter_agent_driver_sim::{SimControl, SimFactory};
 use tokio::net::TcpListener;
 
@@ -23,13 +24,29 @@ use crate::scan::ScanService;
 use crate::store::{Store, StoreError};
 
 /// Connection schemes this build has drivers for. The station file refuses the others.
-pub const SUPPORTED_SCHEMES: &[&str] = &["sim"];
+pub const SUPPORTED_SCHEMES: &[&str] = &["sim", "folder", "sane"];
 
-/// The static list of driver factories.
+/// The static list of driver factories; SANE scans run in `<this executable> scan-worker`.
 pub fn registry(station: &Station) -> (Registry, SimControl) {
+    registry_with(station, None)
+}
+
+/// The scan worker the daemon starts for each SANE scan: this executable's hidden `scan-worker`.
+pub fn default_scan_worker() -> WorkerCommand {
+    let program = std::env::current_exe().unwrap_or_else(|_| "counter-agent".into());
+    WorkerCommand::new(program, ["scan-worker"])
+}
+
+/// [`registry`] with another scan-worker command (tests run the built binary with their own
+/// `SANE_CONFIG_DIR`).
+pub fn registry_with(station: &Station, scan_worker: Option<&WorkerCommand>) -> (Registry, SimControl) {
+    let sane = SaneFactory::new(scan_worker.cloned().unwrap_or_else(default_scan_worker));
     let sim = SimFactory::new(station.data_dir.join("sim-output"));
     let control = sim.control();
-    (Registry::new().with(Arc::new(sim)), control)
+    let registry = Registry::new().with(Arc::new(sim));
+    let registry = registry.with(Arc::new(counter_agent_driver_folder::FolderFactory::new()));
+    let registry = registry.with(Arc::new(sane));
+    (registry, control)
 }
 
 /// Knobs that are not in the station file.
@@ -39,13 +56,16 @@ pub struct AgentOptions {
     pub demo: bool,
     /// How often device actors poll status.
     pub poll_interval: Duration,
-    /// Scans are deleted after this long without activity.
+    /// Scans are deleted after this long without activity, unless the station file's
+    /// `[scan] retention` says otherwise.
     pub scan_ttl: Duration,
     /// A paused scan batch is closed after this long without activity (frees the scanner).
     pub scan_paused_idle: Duration,
     /// Per-origin rate limits: reads and writes.
     pub read_rate: Rate,
     pub write_rate: Rate,
+    /// The process SANE scans run in; `None`: [`default_scan_worker`].
+    pub scan_worker: Option<WorkerCommand>,
 }
 
 impl Default for AgentOptions {
@@ -53,10 +73,11 @@ impl Default for AgentOptions {
         AgentOptions {
             demo: false,
             poll_interval: Duration::from_secs(2),
-            scan_ttl: Duration::from_secs(3600),
+            scan_ttl: crate::scan::DEFAULT_RETENTION,
             scan_paused_idle: crate::scan::PAUSED_IDLE,
             read_rate: Rate { per_second: 2000.0, burst: 4000.0 },
             write_rate: Rate { per_second: 20.0, burst: 40.0 },
+            scan_worker: None,
         }
     }
 }
@@ -77,6 +98,56 @@ pub enum StartError {
     Prints(#[from] PrintError),
     #[error(transparent)]
     Devices(#[from] DeviceStartError),
+}
+
+/// Starts one actor per station device; status changes are published on `events`.
+pub fn start_devices(
+    station: &Station,
+    options: &AgentOptions,
+    events: &EventBus,
+) -> Result<(Devices, SimControl), StartError> {
+    let (registry, sim) = registry_with(station, options.scan_worker.as_ref());
+    let listener_events = events.clone();
+    let on_status: StatusListener = Arc::new(move |info: &DeviceInfo, status| {
+        listener_events.publish(
+            None,
+            EventBody::DeviceStatus {
+                device: info.id.clone(),
+                state: status.state.as_str().to_string(),
+                reason: status.reason.map(|r| r.code().to_string()),
+            },
+        );
+    });
+    let infos = station
+        .devices
+        .iter()
+        .map(|d| DeviceInfo {
+            id: d.id.clone(),
+            kind: d.kind,
+            profile_id: d.profile_id.clone(),
+            display_name: d.display_name.clone(),
+            connection: d.connection.clone(),
+            settings: d.settings.clone(),
+        })
+        .collect();
+    let devices = Devices::start(&registry, infos, options.poll_interval, on_status)?;
+    Ok((devices, sim))
+}
+
+/// The scan service on `devices`, keeping pages in `dir` (emptied first), with its sweeper running.
+/// Retention: the station's `[scan] retention`, else `options.scan_ttl`.
+pub fn start_scans(
+    station: &Station,
+    options: &AgentOptions,
+    devices: &Devices,
+    events: &EventBus,
+    dir: std::path::PathBuf,
+) -> Result<ScanService, StartError> {
+    let ttl = station.scan_retention.unwrap_or(options.scan_ttl);
+    let scans = ScanService::new(devices.clone(), events.clone(), dir, ttl, options.scan_paused_idle)
+        .map_err(StartError::Scans)?;
+    scans.spawn_sweeper();
+    Ok(scans)
 }
 
 /// A bound, fully started agent, ready to serve.
@@ -100,40 +171,8 @@ impl Agent {
         let events = EventBus::new(store.clone());
         let tokens = Tokens::load(store.clone())?;
         let audit = Audit::open(&station.data_dir).map_err(StartError::Audit)?;
-        let (registry, sim) = registry(&station);
-        let listener_events = events.clone();
-        let on_status: StatusListener = Arc::new(move |info: &DeviceInfo, status| {
-            listener_events.publish(
-                None,
-                EventBody::DeviceStatus {
-                    device: info.id.clone(),
-                    state: status.state.as_str().to_string(),
-                    reason: status.reason.map(|r| r.code().to_string()),
-                },
-            );
-        });
-        let infos = station
-            .devices
-            .iter()
-            .map(|d| DeviceInfo {
-                id: d.id.clone(),
-                kind: d.kind,
-                profile_id: d.profile_id.clone(),
-                display_name: d.display_name.clone(),
-                connection: d.connection.clone(),
-                settings: d.settings.clone(),
-            })
-            .collect();
-        let devices = Devices::start(&registry, infos, options.poll_interval, on_status)?;
-        let scans = ScanService::new(
-            devices.clone(),
-            events.clone(),
-            station.data_dir.join("scans"),
-            options.scan_ttl,
-            options.scan_paused_idle,
-        )
-        .map_err(StartError::Scans)?;
-        scans.spawn_sweeper();
+        let (devices, sim) = start_devices(&station, &options, &events)?;
+        let scans = start_scans(&station, &options, &devices, &events, station.data_dir.join("scans"))?;
         let prints =
             PrintService::start(store.clone(), devices.clone(), events.clone(), station.data_dir.join("spool"))?;
 

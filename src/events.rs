@@ -17,10 +17,65 @@ const JOURNAL_KEEP: i64 = 10_000;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventBody {
-    DeviceStatus { device: String, state: String, reason: Option<String> },
-    ScanState { scan_id: String, device: String, state: String, reason: Option<String>, n_pages: u32 },
-    ScanPage { scan_id: String, index: u32, width: u32, height: u32, dpi: u32, color: String, n_bytes: u64 },
-    PrintState { print_id: String, device: String, state: String, reason: Option<String> },
+    DeviceStatus {
+        device: String,
+        state: String,
+        reason: Option<String>,
+    },
+    /// `failed_page`: the 1-based index of the page a pause or failure happened at.
+    ScanState {
+        scan_id: String,
+        device: String,
+        state: String,
+        reason: Option<String>,
+        #[serde(default)]
+        failed_page: Option<u32>,
+        n_pages: u32,
+    },
+    /// A page was processed and kept; `index` is its 1-based position, `page_id` never changes.
+    ScanPage {
+        scan_id: String,
+        index: u32,
+        #[serde(default)]
+        page_id: String,
+        #[serde(default)]
+        thumbnail_url: String,
+        width: u32,
+        height: u32,
+        dpi: u32,
+        /// `text`, `color`, `gray` or `blank`.
+        #[serde(default)]
+        class: String,
+        #[serde(default)]
+        blank: bool,
+        #[serde(default)]
+        skew_corrected: bool,
+        #[serde(default)]
+        cropped: bool,
+        /// `g4`, `jpeg-gray` or `jpeg-color`.
+        #[serde(default)]
+        encoding: String,
+        n_bytes: u64,
+    },
+    /// The page being scanned (`page`, 1-based) is `bytes` of `expected_bytes` along.
+    ScanProgress {
+        scan_id: String,
+        page: u32,
+        bytes: u64,
+        expected_bytes: Option<u64>,
+    },
+    /// The clerk reordered, rotated or deleted pages; `page_ids` is the new order.
+    ScanPages {
+        scan_id: String,
+        change: String,
+        page_ids: Vec<String>,
+    },
+    PrintState {
+        print_id: String,
+        device: String,
+        state: String,
+        reason: Option<String>,
+    },
 }
 
 impl EventBody {
@@ -30,6 +85,8 @@ impl EventBody {
             EventBody::DeviceStatus { .. } => "device.status",
             EventBody::ScanState { .. } => "scan.state",
             EventBody::ScanPage { .. } => "scan.page",
+            EventBody::ScanProgress { .. } => "scan.progress",
+            EventBody::ScanPages { .. } => "scan.pages",
             EventBody::PrintState { .. } => "print.state",
         }
     }

@@ -1,4 +1,4 @@
-//! The `counter-agent` command line: `serve`, `check`, `devices`, `token`.
+//! The `counter-agent` command line: `serve`, `check`, `devices`, `scan`, `token`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,11 +56,63 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Scan a batch to a PDF file on this PC (no daemon or browser needed).
+    Scan(ScanArgs),
     /// Manage client tokens.
     Token {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Internal: one SANE scan session for the daemon, over a framed protocol on stdin/stdout.
+    #[command(hide = true)]
+    ScanWorker,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The scanner's id in the station file (e.g. scanner).
+    #[arg(long)]
+    device: String,
+    #[arg(long, value_enum)]
+    source: SourceArg,
+    /// auto: text pages 1-bit, colour content (seals, signatures) in colour.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorArg,
+    /// Resolution (default: the scanner profile's default).
+    #[arg(long)]
+    dpi: Option<u32>,
+    /// Fit the PDF under this many bytes (pages are re-encoded smaller when needed).
+    #[arg(long)]
+    max_bytes: Option<usize>,
+    /// Straighten askew pages.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    deskew: bool,
+    /// Flatbed only: crop the page to the ID card on the glass.
+    #[arg(long)]
+    crop_id_card: bool,
+    /// The PDF to write (replaced atomically).
+    #[arg(long)]
+    out: PathBuf,
+    /// Scan on the built-in simulated devices (no station file needed).
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SourceArg {
+    Adf,
+    Flatbed,
+    AdfDuplex,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ColorArg {
+    Auto,
+    Color,
+    Gray,
+    Bw,
 }
 
 #[derive(Subcommand)]
@@ -183,6 +235,56 @@ fn check_devices(station: &Station) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `counter-agent scan`: the station's devices and the daemon's scan service, in this process.
+async fn scan(args: ScanArgs) -> anyhow::Result<()> {
+    use counter_agent::scan::cli::{scan_to_file, Terminal};
+    use counter_agent_driver_api::{ColorMode, ScanSource};
+    use std::io::IsTerminal;
+
+    let station = if args.demo && args.common.config.is_none() {
+        let data_dir = args.common.data_dir.clone().unwrap_or_else(demo_data_dir);
+        config::demo_station(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir)
+    } else {
+        load(&args.common, None)?
+    };
+    check_devices(&station)?;
+    if station.devices.iter().all(|d| d.id != args.device) {
+        let ids: Vec<&str> = station.devices.iter().map(|d| d.id.as_str()).collect();
+        bail!("no device `{}` in the station (devices: {})", args.device, ids.join(", "));
+    }
+    // Pages go to a private folder of this run, never the daemon's scan folder.
+    std::fs::create_dir_all(&station.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", station.data_dir.display()))?;
+    let pages_dir = counter_agent::scan::cli::pages_dir(&station.data_dir);
+    let options = AgentOptions::default();
+    let events = counter_agent::events::EventBus::new(Store::open_in_memory()?);
+    let (devices, _) = counter_agent::agent::start_devices(&station, &options, &events)?;
+    let service = counter_agent::agent::start_scans(&station, &options, &devices, &events, pages_dir.clone())?;
+    let request = counter_agent::scan::StartScan {
+        device: args.device.clone(),
+        source: match args.source {
+            SourceArg::Adf => ScanSource::Adf,
+            SourceArg::Flatbed => ScanSource::Flatbed,
+            SourceArg::AdfDuplex => ScanSource::AdfDuplex,
+        },
+        color: match args.color {
+            ColorArg::Auto => ColorMode::Auto,
+            ColorArg::Color => ColorMode::Color,
+            ColorArg::Gray => ColorMode::Gray,
+            ColorArg::Bw => ColorMode::Bw,
+        },
+        dpi: args.dpi,
+        deskew: args.deskew,
+        crop_id_card: args.crop_id_card,
+    };
+    let terminal = Terminal { tty: std::io::stderr().is_terminal(), interactive: std::io::stdin().is_terminal() };
+    let result = scan_to_file(&service, request, args.max_bytes, &args.out, &terminal).await;
+    devices.shutdown();
+    let _ = std::fs::remove_dir_all(&pages_dir);
+    result?;
+    Ok(())
+}
+
 fn check(common: &Common) -> anyhow::Result<()> {
     let station = load(common, None)?;
     check_devices(&station)?;
@@ -289,6 +391,11 @@ fn init_logging() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::ScanWorker = cli.command {
+        // stdout carries the protocol: nothing else may be written to it, so no logging set-up.
+        let code = counter_agent_driver_sane::run_worker(std::io::stdin(), std::io::stdout().lock());
+        return ExitCode::from(u8::try_from(code).unwrap_or(2));
+    }
     init_logging();
     let result = match cli.command {
         Command::Serve { common, listen, demo } => tokio::runtime::Builder::new_multi_thread()
@@ -299,7 +406,14 @@ fn main() -> ExitCode {
             .and_then(|runtime| runtime.block_on(serve(common, listen, demo))),
         Command::Check { common } => check(&common),
         Command::Devices { common } => devices(&common),
+        Command::Scan(args) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")
+            .and_then(|runtime| runtime.block_on(scan(args))),
         Command::Token { action } => token(action),
+        Command::ScanWorker => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

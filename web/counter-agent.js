@@ -37,17 +37,23 @@ const SILENCE_LIMIT_MS = 70_000;
  * @typedef {{ id: string, kind: "scanner" | "printer", profile: string, display_name: string,
  *             connection_scheme: string, status: DeviceStatus,
  *             capabilities: { scanner?: ScannerCapabilities, printer?: PrinterCapabilities } }} Device
- * @typedef {{ index: number, width: number, height: number, dpi: number, color: string,
- *             bytes: number, url: string }} ScanPage
+ * @typedef {{ index: number, id: string, width: number, height: number, dpi: number,
+ *             class: "text" | "color" | "gray" | "blank", blank: boolean, skew_corrected: boolean,
+ *             skew_degrees: number, cropped: boolean, encoding: "g4" | "jpeg-gray" | "jpeg-color",
+ *             rotation: 0 | 90 | 180 | 270, bytes: number, url: string, thumbnail_url: string }} ScanPage
+ *   `index` is the 1-based position (changes on reorder/delete); `id` never changes.
  * @typedef {"scanning" | "paused" | "completed" | "failed" | "cancelled"} ScanState
  * @typedef {{ id: string, device: string, source: string, color: string, dpi: number,
- *             state: ScanState, reason: string | null, pages: ScanPage[], document_url: string,
+ *             state: ScanState, reason: string | null, failed_page: number | null, pages: ScanPage[],
+ *             document_url: string,
  *             created_at: string, updated_at: string }} Scan
  * @typedef {"queued" | "printing" | "waiting" | "printed" | "failed" | "cancelled"} PrintState
  * @typedef {{ id: string, device: string, state: PrintState, reason: string | null, format: string,
  *             bytes: number, created_at: string, updated_at: string }} PrintJob
  * @typedef {{ seq: number, at: string, type: string, data: any }} AgentEvent
- *   `type` is `device.status`, `scan.state`, `scan.page` or `print.state`; the client adds
+ *   `type` is `device.status`, `scan.state`, `scan.page`, `scan.progress` (the page being scanned:
+ *   `page`, `bytes`, `expected_bytes`), `scan.pages` (pages reordered, rotated or deleted) or
+ *   `print.state`; the client adds
  *   `{ type: "resync", reason: "connected" | "gap" }` when the page should refetch its state.
  * @typedef {{ tokenId: string, origin: string, scopes: string[] }} PairingInfo
  * @typedef {{ pairingId: string, pairPage: string, codeLength: number, expiresInS: number,
@@ -109,12 +115,15 @@ export const ERROR_TEXT_VI = Object.freeze({
   not_found: "Không tìm thấy (có thể đã bị xoá hoặc hết hạn).",
   unknown_device: "Máy quầy không có thiết bị này — tải lại trang.",
   wrong_device_kind: "Thiết bị đã chọn không làm được việc này.",
-  unsupported_format: "Máy in này không in được loại tài liệu này — chọn máy in khác.",
+  unsupported_format: "Định dạng không được hỗ trợ (máy in không in được loại tài liệu này, hoặc định dạng ảnh không đúng).",
   device_busy: "Thiết bị đang bận với việc khác — đợi xong rồi thử lại.",
   device_unavailable: "Thiết bị chưa sẵn sàng — kiểm tra nguồn điện, cáp và giấy rồi thử lại.",
   scan_not_paused: "Lượt quét không ở trạng thái tạm dừng.",
   no_pages: "Chưa có trang nào được quét.",
-  document_too_large: "Tệp PDF vượt quá dung lượng cho phép — quét lại với độ phân giải thấp hơn hoặc chế độ xám.",
+  page_not_found: "Không có trang này (có thể vừa bị xoá) — tải lại danh sách trang.",
+  invalid_page_order: "Thứ tự trang không hợp lệ (danh sách trang vừa thay đổi) — thử lại.",
+  invalid_rotation: "Chỉ xoay được 90, 180 hoặc 270 độ.",
+  document_too_large: "Không nén được tệp PDF xuống dưới giới hạn dung lượng — tăng giới hạn hoặc xoá bớt trang.",
   idempotency_conflict: "Lệnh in này đã được gửi với tài liệu khác — bấm in lại.",
   job_not_cancellable: "Lệnh in đã bắt đầu, không huỷ được nữa.",
   method_not_allowed: "Phần mềm máy quầy không hỗ trợ thao tác này — có thể cần cập nhật phần mềm; báo kỹ thuật viên.",
@@ -139,6 +148,8 @@ export const REASON_TEXT_VI = Object.freeze({
   cutter_error: "Lỗi dao cắt giấy",
   io_error: "Lỗi truyền dữ liệu với thiết bị",
   protocol_error: "Thiết bị trả lời không đúng giao thức",
+  unreadable_file:
+    "Có tệp trong thư mục quét không đọc được — tệp đã được chuyển vào thư mục rejected; bấm Tiếp tục để lấy các tệp sau",
   // Print jobs.
   interrupted: "Lệnh in bị gián đoạn khi phần mềm khởi động lại — kiểm tra giấy đã in, nếu chưa có thì in lại",
   unsupported: "Thiết bị không làm được việc này — báo kỹ thuật viên",
@@ -191,7 +202,27 @@ export function errorTextVi(error) {
       return `Nhập sai mã quá nhiều lần — ghép nối bị tạm khoá, thử lại sau ${minutes} phút.`;
     }
   }
+  if (code === "document_too_large") {
+    // "cannot fit the document in N bytes: the smallest reached is M bytes"
+    const sizes = /in (\d+) bytes.*smallest reached is (\d+) bytes/i.exec(message);
+    if (sizes) {
+      return `Không nén được tệp PDF xuống dưới ${megabytesVi(Number(sizes[1]))} — nhỏ nhất đạt được là ${megabytesVi(Number(sizes[2]))}. Tăng giới hạn hoặc xoá bớt trang.`;
+    }
+  }
   return /** @type {Record<string, string>} */ (ERROR_TEXT_VI)[code] ?? unknownCodeTextVi(code);
+}
+
+/**
+ * A size in megabytes (1 MB = 1 000 000 bytes) as Vietnamese write it: "1,5 MB"; under 0,1 MB in
+ * kilobytes ("85 KB").
+ * @param {number} bytes
+ * @returns {string}
+ */
+export function megabytesVi(bytes) {
+  if (bytes < 100_000) return `${Math.ceil(bytes / 1000)} KB`;
+  const mb = bytes / 1_000_000;
+  const text = mb.toFixed(mb < 10 ? 2 : 1).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+  return `${text.replace(".", ",")} MB`;
 }
 
 /**
@@ -437,16 +468,20 @@ export class CounterAgent {
   }
 
   /**
-   * Starts a scan session; pages then arrive as `scan.page` events.
+   * Starts a scan session; pages then arrive as `scan.page` events, progress of the page being
+   * scanned as `scan.progress`. `deskew` defaults to true; `cropIdCard` (flatbed only) crops to
+   * the ID card on the glass.
    * @param {{ device: string, source: "flatbed" | "adf" | "adf-duplex", color?: "auto" | "color" | "gray" | "bw",
-   *           dpi?: number }} request
+   *           dpi?: number, deskew?: boolean, cropIdCard?: boolean }} request
    * @returns {Promise<Scan>}
    */
-  startScan({ device, source, color, dpi }) {
+  startScan({ device, source, color, dpi, deskew, cropIdCard }) {
     /** @type {Record<string, unknown>} */
     const body = { device, source };
     if (color !== undefined) body.color = color;
     if (dpi !== undefined) body.dpi = dpi;
+    if (deskew !== undefined) body.deskew = deskew;
+    if (cropIdCard !== undefined) body.crop_id_card = cropIdCard;
     return this.#json("POST", "/v1/scans", { json: body });
   }
 
@@ -476,10 +511,51 @@ export class CounterAgent {
     await this.#fetch("DELETE", `/v1/scans/${encodeURIComponent(id)}`);
   }
 
-  /** One page as a JPEG Blob (1-based `n`). @param {string} id @param {number} n @returns {Promise<Blob>} */
-  async pageBlob(id, n) {
-    const response = await this.#fetch("GET", `/v1/scans/${encodeURIComponent(id)}/pages/${encodeURIComponent(String(n))}`);
+  /**
+   * One page as a JPEG (default) or PNG Blob, with its rotation applied (1-based `n`).
+   * @param {string} id @param {number} n @param {{ format?: "jpeg" | "png" }} [options] @returns {Promise<Blob>}
+   */
+  async pageBlob(id, n, { format } = {}) {
+    const query = format === undefined ? undefined : { format };
+    const response = await this.#fetch("GET", `${this.#pagePath(id, n)}`, { query });
     return response.blob();
+  }
+
+  /** A small JPEG of one page (longer side 256 px). @param {string} id @param {number} n @returns {Promise<Blob>} */
+  async thumbnailBlob(id, n) {
+    const response = await this.#fetch("GET", `${this.#pagePath(id, n)}/thumbnail`);
+    return response.blob();
+  }
+
+  /** An object URL of a page's thumbnail, for `<img src>`. @param {string} id @param {number} n @returns {Promise<string>} */
+  async thumbnailUrl(id, n) {
+    return URL.createObjectURL(await this.thumbnailBlob(id, n));
+  }
+
+  /**
+   * Puts the pages in a new order: every current index once, e.g. `[3, 1, 2]`. Pages scanned
+   * later are appended. @param {string} id @param {number[]} order @returns {Promise<Scan>}
+   */
+  reorderPages(id, order) {
+    return this.#json("POST", `/v1/scans/${encodeURIComponent(id)}/pages/order`, { json: { order } });
+  }
+
+  /**
+   * Turns a page clockwise (90, 180 or 270, added to its rotation); nothing is re-encoded.
+   * @param {string} id @param {number} n @param {90 | 180 | 270} degrees @returns {Promise<ScanPage>}
+   */
+  rotatePage(id, n, degrees) {
+    return this.#json("POST", `${this.#pagePath(id, n)}/rotate`, { json: { degrees } });
+  }
+
+  /** Deletes one page (its file at once); later pages move up. @param {string} id @param {number} n @returns {Promise<Scan>} */
+  deletePage(id, n) {
+    return this.#json("DELETE", this.#pagePath(id, n));
+  }
+
+  /** @param {string} id @param {number} n */
+  #pagePath(id, n) {
+    return `/v1/scans/${encodeURIComponent(id)}/pages/${encodeURIComponent(String(n))}`;
   }
 
   /**
@@ -492,7 +568,8 @@ export class CounterAgent {
   }
 
   /**
-   * The assembled PDF. With `maxBytes` the agent refuses (`document_too_large`) a larger file.
+   * The assembled PDF. With `maxBytes` the agent re-encodes pages smaller until the file fits,
+   * or answers `document_too_large` with the smallest size it reached (see {@link errorTextVi}).
    * @param {string} id @param {{ maxBytes?: number }} [options] @returns {Promise<Blob>}
    */
   async documentBlob(id, { maxBytes } = {}) {

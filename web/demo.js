@@ -16,12 +16,57 @@ import {
   CounterAgentError,
   DEFAULT_AGENT_URL,
   errorTextVi,
+  megabytesVi,
   reasonTextVi,
   unknownCodeTextVi,
 } from "./counter-agent.js";
 
 /** @typedef {import("./counter-agent.js").Device} Device */
 /** @typedef {import("./counter-agent.js").Scan} Scan */
+/** @typedef {import("./counter-agent.js").ScanPage} ScanPage */
+/**
+ * The scan on screen. `version` counts the state events applied, so an HTTP answer that was on its
+ * way while an event arrived does not overwrite the newer state with an older one. `pages` is the
+ * agent's list in document order; `thumbs` holds thumbnail object URLs by `pageId:rotation`.
+ * @typedef {{ id: string, device: string, state: string, reason: string | null, failedPage: number | null,
+ *             version: number, pages: ScanPage[], thumbs: Map<string, string>, loading: Set<string>,
+ *             failedThumbs: Set<string>, progress: { page: number, percent: number | null } | null,
+ *             pdf: { key: string, blob: Blob } | null }} ScanView
+ */
+
+/** @param {Scan} scan @returns {ScanView} */
+function newScanView(scan) {
+  return {
+    id: scan.id,
+    device: scan.device,
+    state: scan.state,
+    reason: scan.reason,
+    failedPage: scan.failed_page ?? null,
+    version: 0,
+    pages: [],
+    thumbs: new Map(),
+    loading: new Set(),
+    failedThumbs: new Set(),
+    progress: null,
+    pdf: null,
+  };
+}
+
+/** What a page holds, as its badge says. @param {string} pageClass */
+function classTextVi(pageClass) {
+  switch (pageClass) {
+    case "text":
+      return "văn bản";
+    case "color":
+      return "màu";
+    case "gray":
+      return "ảnh xám";
+    case "blank":
+      return "trang trắng";
+    default:
+      return unknownCodeTextVi(pageClass);
+  }
+}
 /** @typedef {import("./counter-agent.js").PrintJob} PrintJob */
 
 // ── small DOM helpers ──────────────────────────────────────────────────────────────────────
@@ -106,28 +151,32 @@ export function fileStamp(date = new Date()) {
 function pausedText(reason) {
   switch (reason) {
     case "jammed":
-      return "kẹt giấy — gỡ giấy rồi bấm Tiếp tục";
+      return "kẹt giấy — gỡ giấy rồi bấm Tiếp tục quét";
     case "cover_open":
-      return "nắp máy quét đang mở — đóng nắp rồi bấm Tiếp tục";
+      return "nắp máy quét đang mở — đóng nắp rồi bấm Tiếp tục quét";
     case "feeder_empty":
-      return "khay nạp hết giấy — đặt thêm giấy rồi bấm Tiếp tục";
+      return "khay nạp hết giấy — đặt thêm giấy rồi bấm Tiếp tục quét";
     default:
-      return `${reasonTextVi(reason) || "máy quét báo lỗi"} — xử lý xong rồi bấm Tiếp tục, hoặc bấm Huỷ để bỏ lượt quét`;
+      return `${reasonTextVi(reason) || "máy quét báo lỗi"} — xử lý xong rồi bấm Tiếp tục quét, hoặc bấm Huỷ để bỏ lượt quét`;
   }
 }
 
-/** @param {{ state: string, reason: string | null, pages: number }} scan */
+/** @param {{ state: string, reason: string | null, pages: number, failedPage?: number | null }} scan */
 function scanStateText(scan) {
   switch (scan.state) {
     case "scanning":
       return scan.pages === 0 ? "Đang quét…" : `Đang quét… (đã có ${scan.pages} trang)`;
     case "paused":
-      return `Tạm dừng: ${pausedText(scan.reason)}`;
+      return scan.failedPage
+        ? `Tạm dừng ở trang ${scan.failedPage}: ${pausedText(scan.reason)}`
+        : `Tạm dừng: ${pausedText(scan.reason)}`;
     case "completed":
       // A reason on a completed scan says why it stopped early (e.g. the page limit).
       return scan.reason ? `Hoàn tất — ${scan.pages} trang. ${reasonTextVi(scan.reason)}` : `Hoàn tất — ${scan.pages} trang`;
     case "failed":
-      return `Quét không thành công: ${reasonTextVi(scan.reason) || "lỗi không rõ"}`;
+      return scan.failedPage
+        ? `Quét không thành công ở trang ${scan.failedPage}: ${reasonTextVi(scan.reason) || "lỗi không rõ"}`
+        : `Quét không thành công: ${reasonTextVi(scan.reason) || "lỗi không rõ"}`;
     case "cancelled":
       return "Đã huỷ lượt quét.";
     default:
@@ -178,12 +227,7 @@ class DemoPage {
     this.deviceVersions = new Map();
     /** @type {{ close(): void } | null} */
     this.stream = null;
-    /**
-     * The scan on screen. `version` counts the events applied, so an HTTP answer that was on its
-     * way while an event arrived does not overwrite the newer state with an older one.
-     * @type {{ id: string, device: string, state: string, reason: string | null, version: number,
-     *          pages: Map<number, string>, pdf: Blob | null } | null}
-     */
+    /** @type {ScanView | null} */
     this.scan = null;
     /** @type {Map<string, PrintJob & { label: string, version: number }>} */
     this.jobs = new Map();
@@ -273,13 +317,8 @@ class DemoPage {
     $("scan-download").addEventListener("click", () => this.act($("scan-download"), () => this.downloadPdf()));
     $("print-scan").addEventListener("click", () => this.act($("print-scan"), () => this.printScan()));
     $("print-receipt").addEventListener("click", () => this.act($("print-receipt"), () => this.printReceipt()));
-    $("thumbs").addEventListener("click", (/** @type {MouseEvent} */ event) => {
-      const image = /** @type {HTMLElement} */ (event.target).closest("img");
-      if (!image) return;
-      $("viewer-image").src = image.getAttribute("src");
-      $("viewer-image").alt = image.alt;
-      $("viewer").showModal();
-    });
+    $("thumbs").addEventListener("click", (/** @type {MouseEvent} */ event) => this.onThumbsClick(event));
+    this.wireDragAndDrop();
   }
 
   /**
@@ -494,12 +533,25 @@ class DemoPage {
         this.onDeviceStatus(event.data);
         break;
       case "scan.page":
-        if (this.scan && event.data.scan_id === this.scan.id) this.addPage(event.data.index);
+        this.onPageEvent(event.data);
+        break;
+      case "scan.progress":
+        if (this.scan && event.data.scan_id === this.scan.id) {
+          const { page, bytes, expected_bytes: expected } = event.data;
+          const percent = expected ? Math.min(100, Math.floor((100 * bytes) / expected)) : null;
+          this.scan.progress = { page, percent };
+          this.renderProgress();
+        }
+        break;
+      case "scan.pages":
+        if (this.scan && event.data.scan_id === this.scan.id) this.refreshScan().catch((error) => this.showError(error));
         break;
       case "scan.state":
         if (this.scan && event.data.scan_id === this.scan.id) {
           this.scan.state = event.data.state;
           this.scan.reason = event.data.reason;
+          this.scan.failedPage = event.data.failed_page ?? null;
+          if (event.data.state !== "scanning") this.scan.progress = null;
           this.scan.version += 1;
           if (event.data.state === "completed") this.refreshScan().catch((error) => this.showError(error));
           this.renderScan();
@@ -574,7 +626,7 @@ class DemoPage {
       // What this page is doing with the device, so “Đang bận” is not a mystery.
       let note = "";
       if (scan && scan.device === device.id && scan.state === "paused") {
-        note = "Lượt quét của trang này đang tạm dừng — bấm “Tiếp tục” hoặc “Huỷ” ở phần Quét hồ sơ.";
+        note = "Lượt quét của trang này đang tạm dừng — bấm “Tiếp tục quét” hoặc “Huỷ” ở phần Quét hồ sơ.";
       } else if (scan && scan.device === device.id && scan.state === "scanning") {
         note = "Đang quét hồ sơ cho trang này.";
       }
@@ -631,14 +683,18 @@ class DemoPage {
     const data = new FormData(form);
     const device = $("scan-device").value;
     if (!device) throw new ClerkError("Chưa chọn máy quét.");
+    const source = /** @type {any} */ (data.get("source"));
     /** @type {Scan} */
     let scan;
     try {
       scan = await this.client.startScan({
         device,
-        source: /** @type {any} */ (data.get("source")),
+        source,
         color: /** @type {any} */ (data.get("color")),
         dpi: Number($("scan-dpi").value) || undefined,
+        deskew: $("scan-deskew").checked,
+        // Cropping to the ID card is a flatbed feature; the box is ignored for the feeder.
+        cropIdCard: source === "flatbed" && $("scan-crop").checked,
       });
     } catch (error) {
       // Busy with a batch of this page's own (started before a reload, say): take that one up.
@@ -653,7 +709,7 @@ class DemoPage {
       throw error;
     }
     this.forgetScan();
-    this.scan = { id: scan.id, device: scan.device, state: scan.state, reason: scan.reason, version: 0, pages: new Map(), pdf: null };
+    this.scan = newScanView(scan);
     this.renderScan();
     // Pages that arrived before we knew the scan's id come with the resource.
     await this.refreshScan();
@@ -685,14 +741,14 @@ class DemoPage {
   attachScan(scan) {
     if (this.scan?.id === scan.id) return;
     this.forgetScan();
-    this.scan = { id: scan.id, device: scan.device, state: scan.state, reason: scan.reason, version: 0, pages: new Map(), pdf: null };
+    this.scan = newScanView(scan);
+    this.scan.pages = scan.pages;
     if ([...$("scan-device").options].some((/** @type {HTMLOptionElement} */ o) => o.value === scan.device)) {
       $("scan-device").value = scan.device;
       this.fillDpi();
     }
     $("scan-note").textContent = "Đã mở lại lượt quét đang dở của trang này.";
     $("scan-note").hidden = false;
-    for (const page of scan.pages) this.addPage(page.index);
     this.renderScan();
   }
 
@@ -715,42 +771,49 @@ class DemoPage {
     if (this.scan.version === version) {
       this.scan.state = scan.state;
       this.scan.reason = scan.reason;
+      this.scan.failedPage = scan.failed_page ?? null;
     }
-    for (const page of scan.pages) this.addPage(page.index);
+    this.scan.pages = scan.pages;
     this.renderScan();
   }
 
-  /** @param {number} index */
-  addPage(index) {
+  /**
+   * A `scan.page` event: the page is appended when it is the next one; anything else (the list
+   * changed meanwhile) refetches the list.
+   * @param {any} data
+   */
+  onPageEvent(data) {
     const scan = this.scan;
-    if (!scan || scan.pages.has(index)) return;
-    scan.pages.set(index, "");
-    const item = el("li", { class: "thumb", "data-index": String(index) }, [
-      el("div", { class: "thumb-loading" }, ["Đang tải…"]),
-      el("div", { class: "thumb-label" }, [`Trang ${index}`]),
-    ]);
-    const after = [...$("thumbs").children].find((li) => Number(li.dataset.index) > index);
-    $("thumbs").insertBefore(item, after ?? null);
+    if (!scan || data.scan_id !== scan.id) return;
+    scan.progress = null;
+    if (scan.pages.some((p) => p.id === data.page_id)) return;
+    if (data.index !== scan.pages.length + 1) {
+      this.refreshScan().catch((error) => this.showError(error));
+      return;
+    }
+    scan.pages.push({
+      index: data.index,
+      id: data.page_id,
+      width: data.width,
+      height: data.height,
+      dpi: data.dpi,
+      class: data.class,
+      blank: data.blank,
+      skew_corrected: data.skew_corrected,
+      skew_degrees: 0,
+      cropped: data.cropped,
+      encoding: data.encoding,
+      rotation: 0,
+      bytes: data.n_bytes,
+      url: "",
+      thumbnail_url: data.thumbnail_url,
+    });
     this.renderScan();
-    this.client
-      .pageUrl(scan.id, index)
-      .then((url) => {
-        if (this.scan !== scan) {
-          URL.revokeObjectURL(url);
-          return;
-        }
-        scan.pages.set(index, url);
-        item.firstElementChild?.replaceWith(el("img", { src: url, alt: `Trang ${index}` }));
-      })
-      .catch((error) => {
-        item.firstElementChild?.replaceWith(el("div", { class: "thumb-loading" }, ["Không tải được"]));
-        if (this.scan === scan) this.showError(error);
-      });
   }
 
   /** Drops the current scan from the page (not from the agent): the panel is as at the start. */
   forgetScan() {
-    if (this.scan) for (const url of this.scan.pages.values()) if (url) URL.revokeObjectURL(url);
+    if (this.scan) for (const url of this.scan.thumbs.values()) URL.revokeObjectURL(url);
     this.scan = null;
     $("thumbs").replaceChildren();
     $("scan-note").hidden = true;
@@ -765,6 +828,7 @@ class DemoPage {
     if (current.version === version) {
       current.state = scan.state;
       current.reason = scan.reason;
+      current.failedPage = scan.failed_page ?? null;
     }
   }
 
@@ -782,44 +846,288 @@ class DemoPage {
     this.renderScan();
   }
 
-  /** @returns {Promise<Blob>} */
-  async scanPdf() {
-    if (!this.scan) throw new CounterAgentError({ status: 0, code: "no_pages", message: "nothing scanned yet" });
-    if (!this.scan.pdf) this.scan.pdf = await this.client.documentBlob(this.scan.id);
-    return this.scan.pdf;
+  // ── page edits ────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Moves page `from` (1-based) to position `to`; the agent checks the order against its list.
+   * @param {number} from @param {number} to
+   */
+  async movePage(from, to) {
+    const scan = this.scan;
+    if (!scan || from === to || to < 1 || to > scan.pages.length) return;
+    const order = scan.pages.map((p) => p.index);
+    const [moved] = order.splice(from - 1, 1);
+    order.splice(to - 1, 0, moved);
+    const fresh = await this.client.reorderPages(scan.id, order);
+    if (this.scan === scan) scan.pages = fresh.pages;
+  }
+
+  /** @param {number} index */
+  async rotatePage(index) {
+    const scan = this.scan;
+    if (!scan) return;
+    const page = await this.client.rotatePage(scan.id, index, 90);
+    if (this.scan !== scan) return;
+    scan.pages = scan.pages.map((p) => (p.id === page.id ? page : p));
+  }
+
+  /** @param {number} index */
+  async deletePage(index) {
+    const scan = this.scan;
+    if (!scan) return;
+    const fresh = await this.client.deletePage(scan.id, index);
+    if (this.scan === scan) scan.pages = fresh.pages;
+  }
+
+  /**
+   * A click in the page list: a page tool, or the image (opens the full page).
+   * @param {MouseEvent} event
+   */
+  onThumbsClick(event) {
+    const target = /** @type {HTMLElement} */ (event.target);
+    const item = /** @type {HTMLElement | null} */ (target.closest("li[data-page-id]"));
+    if (!item) return;
+    const index = Number(item.dataset.index);
+    const button = /** @type {HTMLButtonElement | null} */ (target.closest("button[data-action]"));
+    if (button) {
+      const action = button.dataset.action;
+      this.act(button, async () => {
+        if (action === "left") await this.movePage(index, index - 1);
+        else if (action === "right") await this.movePage(index, index + 1);
+        else if (action === "rotate") await this.rotatePage(index);
+        else if (action === "delete") await this.deletePage(index);
+      });
+      return;
+    }
+    if (target.closest("img")) this.viewPage(index).catch((error) => this.showError(error));
+  }
+
+  /** Opens one page at full size in the viewer. @param {number} index */
+  async viewPage(index) {
+    const scan = this.scan;
+    if (!scan) return;
+    const url = await this.client.pageUrl(scan.id, index);
+    const image = $("viewer-image");
+    if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
+    image.src = url;
+    image.alt = `Trang ${index}`;
+    $("viewer").showModal();
+  }
+
+  /** Drag and drop between thumbnails reorders pages. */
+  wireDragAndDrop() {
+    const list = $("thumbs");
+    list.addEventListener("dragstart", (/** @type {DragEvent} */ event) => {
+      const item = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (event.target).closest?.("li[data-page-id]"));
+      if (!item || !event.dataTransfer) return;
+      event.dataTransfer.setData("text/plain", item.dataset.index ?? "");
+      event.dataTransfer.effectAllowed = "move";
+      item.classList.add("dragging");
+    });
+    list.addEventListener("dragend", (/** @type {DragEvent} */ event) => {
+      /** @type {HTMLElement} */ (event.target).closest?.("li")?.classList.remove("dragging");
+    });
+    list.addEventListener("dragover", (/** @type {DragEvent} */ event) => {
+      if (/** @type {HTMLElement} */ (event.target).closest?.("li[data-page-id]")) event.preventDefault();
+    });
+    list.addEventListener("drop", (/** @type {DragEvent} */ event) => {
+      const item = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (event.target).closest?.("li[data-page-id]"));
+      const from = Number(event.dataTransfer?.getData("text/plain"));
+      if (!item || !from) return;
+      event.preventDefault();
+      const to = Number(item.dataset.index);
+      this.clearError();
+      this.movePage(from, to)
+        .catch((error) => this.showError(error))
+        .finally(() => this.renderScan());
+    });
+  }
+
+  /** Loads the thumbnail of `page` (as it is now, rotation included) once. @param {ScanPage} page */
+  loadThumb(page) {
+    const scan = this.scan;
+    if (!scan) return;
+    const key = `${page.id}:${page.rotation}`;
+    if (scan.thumbs.has(key) || scan.loading.has(key)) return;
+    scan.loading.add(key);
+    const index = page.index;
+    this.client
+      .thumbnailUrl(scan.id, index)
+      .then((url) => {
+        scan.loading.delete(key);
+        const now = scan.pages.find((p) => p.id === page.id);
+        // Gone, turned again or moved while loading (the index named another page): not this one.
+        if (this.scan !== scan || !now || now.rotation !== page.rotation || now.index !== index) {
+          URL.revokeObjectURL(url);
+          if (this.scan === scan) this.renderThumbs();
+          return;
+        }
+        scan.thumbs.set(key, url);
+        this.renderThumbs();
+      })
+      .catch((error) => {
+        scan.loading.delete(key);
+        if (this.scan !== scan) return;
+        if (error instanceof CounterAgentError && error.code === "page_not_found") {
+          this.refreshScan().catch((e) => this.showError(e));
+          return;
+        }
+        scan.failedThumbs.add(key);
+        this.renderThumbs();
+        this.showError(error);
+      });
+  }
+
+  /** The page list as the agent has it: thumbnails, class badges, flags and tools. */
+  renderThumbs() {
+    const scan = this.scan;
+    const list = $("thumbs");
+    if (!scan) {
+      list.replaceChildren();
+      return;
+    }
+    /** @type {Map<string, HTMLElement>} */
+    const existing = new Map([...list.children].map((li) => [li.dataset.pageId, li]));
+    const count = scan.pages.length;
+    const items = scan.pages.map((page) => {
+      const key = `${page.id}:${page.rotation}`;
+      const url = scan.thumbs.get(key);
+      let item = existing.get(page.id);
+      if (!item) {
+        item = el("li", { class: "thumb", "data-page-id": page.id, draggable: "true" });
+      }
+      item.dataset.index = String(page.index);
+      item.dataset.class = page.class;
+      const image = item.querySelector("img");
+      let picture;
+      if (url && image?.getAttribute("src") === url) picture = image;
+      else if (url) picture = el("img", { src: url, alt: `Trang ${page.index}`, draggable: "false" });
+      else picture = el("div", { class: "thumb-loading" }, [scan.failedThumbs.has(key) ? "Không tải được" : "Đang tải…"]);
+      const flags = [];
+      if (page.skew_corrected) flags.push("đã làm thẳng");
+      if (page.cropped) flags.push("đã cắt theo thẻ");
+      if (page.rotation) flags.push(`xoay ${page.rotation}°`);
+      const tool = (/** @type {string} */ action, /** @type {string} */ text, /** @type {string} */ label, disabled = false) => {
+        const button = el("button", { type: "button", class: "btn btn-tool", "data-action": action, title: label, "aria-label": `${label} (trang ${page.index})` }, [text]);
+        if (disabled) button.setAttribute("disabled", "");
+        return button;
+      };
+      item.replaceChildren(
+        picture,
+        el("div", { class: "thumb-meta" }, [
+          el("span", { class: "thumb-label" }, [`Trang ${page.index}`]),
+          el("span", { class: `page-class page-class-${page.class}` }, [classTextVi(page.class)]),
+        ]),
+        el("div", { class: "thumb-flags" }, [flags.join(" · ")]),
+        el("div", { class: "thumb-tools" }, [
+          tool("left", "◀", "Chuyển lên trước", page.index === 1),
+          tool("rotate", "↻", "Xoay 90°"),
+          tool("delete", "✕", "Xoá trang"),
+          tool("right", "▶", "Chuyển ra sau", page.index === count),
+        ]),
+      );
+      if (!url && !scan.failedThumbs.has(key)) this.loadThumb(page);
+      return item;
+    });
+    list.replaceChildren(...items);
+    // Thumbnails of pages that are gone, or of a rotation no longer shown, are released.
+    const shown = new Set(scan.pages.map((p) => `${p.id}:${p.rotation}`));
+    for (const [key, url] of scan.thumbs) {
+      if (!shown.has(key)) {
+        URL.revokeObjectURL(url);
+        scan.thumbs.delete(key);
+      }
+    }
+  }
+
+  /** The size limit the clerk typed, in bytes; undefined when empty. */
+  maxBytes() {
+    const text = String($("scan-max-mb").value ?? "").trim().replace(",", ".");
+    if (!text) return undefined;
+    const mb = Number(text);
+    if (!Number.isFinite(mb) || mb <= 0) {
+      throw new ClerkError("Giới hạn dung lượng không hợp lệ — nhập số MB, ví dụ 2 hoặc 0,5; để trống nếu không giới hạn.");
+    }
+    return Math.floor(mb * 1_000_000);
+  }
+
+  /**
+   * The document of the pages as they are now (cached until they change).
+   * @param {number} [maxBytes]
+   * @returns {Promise<Blob>}
+   */
+  async scanPdf(maxBytes) {
+    const scan = this.scan;
+    if (!scan) throw new CounterAgentError({ status: 0, code: "no_pages", message: "nothing scanned yet" });
+    const key = JSON.stringify([scan.pages.map((p) => [p.id, p.rotation]), maxBytes ?? null]);
+    if (scan.pdf?.key !== key) scan.pdf = { key, blob: await this.client.documentBlob(scan.id, { maxBytes }) };
+    return scan.pdf.blob;
   }
 
   async downloadPdf() {
-    const pdf = await this.scanPdf();
+    const pdf = await this.scanPdf(this.maxBytes());
     const url = URL.createObjectURL(pdf);
     const link = el("a", { href: url, download: `ho-so-${fileStamp()}.pdf` });
     document.body.append(link);
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    $("scan-note").textContent = `Đã tải tệp PDF (${megabytesVi(pdf.size)}).`;
+    $("scan-note").hidden = false;
   }
 
   renderScan() {
     const scan = this.scan;
     const state = $("scan-state");
+    const pages = scan?.pages.length ?? 0;
     if (scan) {
       state.dataset.state = scan.state;
-      state.textContent = scanStateText({ state: scan.state, reason: scan.reason, pages: scan.pages.size });
+      state.textContent = scanStateText({ state: scan.state, reason: scan.reason, pages, failedPage: scan.failedPage });
     } else {
       state.dataset.state = "idle";
       state.textContent = "Chưa quét.";
     }
     const active = scan?.state === "scanning" || scan?.state === "paused";
-    const done = scan?.state === "completed";
-    $("scan-continue").hidden = scan?.state !== "paused";
+    const done = scan?.state === "completed" || (scan?.state === "failed" && pages > 0);
+    const paused = scan?.state === "paused";
+    $("scan-paused").hidden = !paused;
+    $("scan-continue").hidden = !paused;
+    if (scan && paused) {
+      $("scan-paused-title").textContent = scan.failedPage
+        ? `Máy quét tạm dừng ở trang ${scan.failedPage}`
+        : "Máy quét tạm dừng";
+      $("scan-paused-reason").textContent = pausedText(scan.reason);
+    }
+    this.renderProgress();
     // Any scan can go: during a batch that cancels it, after it that deletes the pages.
     $("scan-cancel").hidden = !scan;
     $("scan-cancel").textContent = active ? "Huỷ" : "Xoá bản quét";
-    $("scan-download").hidden = !done;
+    $("scan-download").hidden = !done || pages === 0;
+    $("scan-limit").hidden = !done || pages === 0;
+    $("scan-edit-help").hidden = pages === 0;
     if ($("scan-start").getAttribute("aria-busy") !== "true") $("scan-start").disabled = active;
-    if ($("print-scan").getAttribute("aria-busy") !== "true") $("print-scan").disabled = !done;
-    $("print-scan-note").hidden = done;
+    if ($("print-scan").getAttribute("aria-busy") !== "true") $("print-scan").disabled = !done || pages === 0;
+    $("print-scan-note").hidden = done && pages > 0;
+    this.renderThumbs();
     this.renderDevices();
+  }
+
+  /** The bar of the page being scanned (the feeder's next sheet). */
+  renderProgress() {
+    const scan = this.scan;
+    const box = $("scan-progress");
+    if (!scan || scan.state !== "scanning") {
+      box.hidden = true;
+      return;
+    }
+    box.hidden = false;
+    const progress = scan.progress;
+    const page = progress?.page ?? scan.pages.length + 1;
+    const percent = progress?.percent;
+    box.dataset.known = String(percent !== null && percent !== undefined);
+    $("scan-progress-fill").style.width = percent === null || percent === undefined ? "" : `${percent}%`;
+    $("scan-progress-text").textContent =
+      percent === null || percent === undefined ? `Đang quét trang ${page}…` : `Đang quét trang ${page} — ${percent}%`;
   }
 
   // ── printing ──────────────────────────────────────────────────────────────────────────

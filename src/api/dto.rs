@@ -7,7 +7,7 @@ use counter_agent_driver_api::{ColorMode, DeviceSettings, DeviceStatus, ScanSour
 
 use crate::devices::DeviceHandle;
 use crate::print::PrintJob;
-use crate::scan::{PageView, ScanView};
+use crate::scan::{thumbnail_url, PageView, ScanView};
 
 pub fn iso_time(ms: i64) -> String {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
@@ -218,6 +218,16 @@ pub struct ScanRequestDto {
     /// Default: the profile's default dpi.
     #[serde(default)]
     pub dpi: Option<u32>,
+    /// Straighten askew pages (default true).
+    #[serde(default = "default_true")]
+    pub deskew: bool,
+    /// Flatbed only: crop the page to the ID card (CCCD) on the glass (default false).
+    #[serde(default)]
+    pub crop_id_card: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_color() -> ColorDto {
@@ -226,15 +236,33 @@ fn default_color() -> ColorDto {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PageDto {
-    /// 1-based.
+    /// 1-based position in the document (changes when pages are reordered or deleted).
     pub index: u32,
+    /// Stable while the page exists.
+    pub id: String,
+    /// Of the stored image, before `rotation`.
     pub width: u32,
     pub height: u32,
     pub dpi: u32,
-    /// `color` or `gray`.
-    pub color: &'static str,
+    /// `text`, `color`, `gray` or `blank`.
+    pub class: &'static str,
+    /// Nothing on the page (flagged, never dropped).
+    pub blank: bool,
+    /// The page was straightened.
+    pub skew_corrected: bool,
+    /// Degrees straightened (0 when none).
+    pub skew_degrees: f32,
+    /// Cropped to the ID card.
+    pub cropped: bool,
+    /// `g4` (1-bit CCITT G4), `jpeg-gray` or `jpeg-color`: how the PDF embeds it.
+    pub encoding: &'static str,
+    /// Clockwise degrees the clerk turned the page: 0, 90, 180 or 270.
+    pub rotation: u16,
+    /// Size of the stored image.
     pub bytes: u64,
+    /// The page as JPEG (`?format=png` for PNG).
     pub url: String,
+    pub thumbnail_url: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -247,6 +275,8 @@ pub struct ScanDto {
     /// `scanning`, `paused` (fault; `continue` resumes), `completed`, `failed`, `cancelled`.
     pub state: &'static str,
     pub reason: Option<String>,
+    /// 1-based index of the page a pause or failure happened at.
+    pub failed_page: Option<u32>,
     pub pages: Vec<PageDto>,
     pub document_url: String,
     pub created_at: String,
@@ -258,22 +288,33 @@ pub struct ScanList {
     pub scans: Vec<ScanDto>,
 }
 
-fn page_dto(scan_id: &str, page: &PageView) -> PageDto {
-    PageDto {
-        index: page.index,
-        width: page.width,
-        height: page.height,
-        dpi: page.dpi,
-        color: page.color,
-        bytes: page.n_bytes,
-        url: format!("/v1/scans/{scan_id}/pages/{}", page.index),
+impl PageDto {
+    pub fn new(scan_id: &str, page: &PageView) -> PageDto {
+        PageDto {
+            index: page.index,
+            id: page.id.clone(),
+            width: page.width,
+            height: page.height,
+            dpi: page.dpi,
+            class: page.class.as_str(),
+            blank: page.blank,
+            skew_corrected: page.skew_degrees != 0.0,
+            skew_degrees: page.skew_degrees,
+            cropped: page.cropped,
+            encoding: page.encoding.as_str(),
+            rotation: page.rotation.degrees(),
+            bytes: page.n_bytes,
+            url: format!("/v1/scans/{scan_id}/pages/{}", page.index),
+            thumbnail_url: thumbnail_url(scan_id, page.index),
+        }
     }
 }
 
 impl From<ScanView> for ScanDto {
     fn from(view: ScanView) -> ScanDto {
         ScanDto {
-            pages: view.pages.iter().map(|p| page_dto(&view.id, p)).collect(),
+            pages: view.pages.iter().map(|p| PageDto::new(&view.id, p)).collect(),
+            failed_page: view.failed_page,
             document_url: format!("/v1/scans/{}/document", view.id),
             device: view.device,
             source: view.source.as_str(),
@@ -291,9 +332,34 @@ impl From<ScanView> for ScanDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentQuery {
-    /// Refuse (413 `document_too_large`) when the PDF would be larger.
+    /// Upper bound for the PDF's size: pages are re-encoded at lower dpi/quality (text stays
+    /// legible) until it fits; 413 `document_too_large` (with the smallest size reached) when it cannot.
     #[serde(default)]
     pub max_bytes: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// `jpeg` (default) or `png`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// A new page order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageOrderDto {
+    /// Every current page index (1-based) once, in the wanted order, e.g. `[3, 1, 2]`.
+    pub order: Vec<u32>,
+}
+
+/// A quarter turn for a page.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateDto {
+    /// Clockwise: 90, 180 or 270 (added to the page's current rotation).
+    pub degrees: i64,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -358,7 +424,7 @@ pub struct EventDto {
     /// Increasing; reconnect with `?since=<last seq>` to get what you missed.
     pub seq: i64,
     pub at: String,
-    /// `device.status`, `scan.state`, `scan.page`, `print.state`.
+    /// `device.status`, `scan.state`, `scan.page`, `scan.progress`, `scan.pages`, `print.state`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     #[schema(value_type = Object)]

@@ -35,6 +35,9 @@ pub enum ErrorCode {
     DeviceUnavailable,
     ScanNotPaused,
     NoPages,
+    PageNotFound,
+    InvalidPageOrder,
+    InvalidRotation,
     DocumentTooLarge,
     IdempotencyConflict,
     JobNotCancellable,
@@ -44,7 +47,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 33] = [
         ErrorCode::HostNotAllowed,
         ErrorCode::OriginNotAllowed,
         ErrorCode::OriginRequired,
@@ -69,6 +72,9 @@ impl ErrorCode {
         ErrorCode::DeviceUnavailable,
         ErrorCode::ScanNotPaused,
         ErrorCode::NoPages,
+        ErrorCode::PageNotFound,
+        ErrorCode::InvalidPageOrder,
+        ErrorCode::InvalidRotation,
         ErrorCode::DocumentTooLarge,
         ErrorCode::IdempotencyConflict,
         ErrorCode::JobNotCancellable,
@@ -104,6 +110,9 @@ impl ErrorCode {
             ErrorCode::DeviceUnavailable => "device_unavailable",
             ErrorCode::ScanNotPaused => "scan_not_paused",
             ErrorCode::NoPages => "no_pages",
+            ErrorCode::PageNotFound => "page_not_found",
+            ErrorCode::InvalidPageOrder => "invalid_page_order",
+            ErrorCode::InvalidRotation => "invalid_rotation",
             ErrorCode::DocumentTooLarge => "document_too_large",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::JobNotCancellable => "job_not_cancellable",

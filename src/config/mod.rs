@@ -55,6 +55,9 @@ pub struct Station {
     pub allowed_origins: Vec<String>,
     pub data_dir: PathBuf,
     pub queue: QueueStore,
+    /// `[scan] retention`: scans are deleted after this long without activity (`None`: the
+    /// agent's default, 1 hour).
+    pub scan_retention: Option<std::time::Duration>,
     pub devices: Vec<DeviceConfig>,
     /// Every profile loaded: built-in ones, then those of `[profiles] dirs`.
     pub profiles: ProfileSet,
@@ -177,6 +180,7 @@ pub fn demo_station(listen: SocketAddr, data_dir: PathBuf) -> Station {
         allowed_origins: Vec::new(),
         data_dir,
         queue: QueueStore::Sqlite,
+        scan_retention: None,
         devices,
         profiles,
     }

@@ -17,11 +17,15 @@ use super::{
 };
 use crate::profile::{self, ProfileSet};
 
-const TOP_KEYS: &[&str] = &["station", "server", "storage", "profiles", "device"];
+const TOP_KEYS: &[&str] = &["station", "server", "storage", "scan", "profiles", "device"];
 const STATION_KEYS: &[&str] = &["name", "counter", "timezone"];
 const SERVER_KEYS: &[&str] = &["listen", "allowed_origins"];
 const STORAGE_KEYS: &[&str] = &["data_dir", "queue"];
 const PROFILES_KEYS: &[&str] = &["dirs"];
+const SCAN_KEYS: &[&str] = &["retention"];
+/// Shortest and longest `[scan] retention` accepted.
+const MIN_RETENTION: std::time::Duration = std::time::Duration::from_secs(60);
+const MAX_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 const DEVICE_KEYS: &[&str] = &["id", "profile", "connection", "name"];
 
 /// Shown as the file of diagnostics about command-line flags.
@@ -44,6 +48,7 @@ pub(super) fn load(
     let identity = read_identity(&root);
     let (listen, allowed_origins) = read_server(&root);
     let (data_dir, queue) = read_storage(&root, base_dir);
+    let scan_retention = read_scan(&root);
     let (profiles, profile_diagnostics) = read_profiles(&root, base_dir);
     let devices = read_devices(&root, &profiles, supported_schemes);
 
@@ -70,6 +75,7 @@ pub(super) fn load(
         allowed_origins,
         data_dir: overrides.data_dir.clone().unwrap_or(data_dir),
         queue,
+        scan_retention,
         devices,
         profiles,
     };
@@ -189,6 +195,27 @@ fn read_storage(root: &Fields<'_>, base_dir: &Path) -> (PathBuf, QueueStore) {
     };
     let queue = storage.string("queue").and_then(|queue| parse_queue(sink, &queue)).unwrap_or(QueueStore::Sqlite);
     (data_dir, queue)
+}
+
+/// `[scan]`: how long scanned pages are kept without activity (`retention = "1h"`).
+fn read_scan(root: &Fields<'_>) -> Option<std::time::Duration> {
+    let scan = root.table("scan", "[scan]", SCAN_KEYS)?;
+    let sink = scan.sink();
+    let retention = scan.string("retention")?;
+    let hint = "write a duration such as \"30m\", \"1h\" or \"8h\" (default 1h)".to_string();
+    match humantime::parse_duration(retention.get_ref().trim()) {
+        Ok(duration) if (MIN_RETENTION..=MAX_RETENTION).contains(&duration) => Some(duration),
+        Ok(_) => {
+            let message = format!("retention `{}` must be between 1m and 7days", retention.get_ref());
+            sink.error(retention.span(), message, Some(hint));
+            None
+        }
+        Err(error) => {
+            let message = format!("retention `{}` is not a duration: {error}", retention.get_ref());
+            sink.error(retention.span(), message, Some(hint));
+            None
+        }
+    }
 }
 
 fn parse_queue(sink: &Sink<'_>, queue: &Spanned<&str>) -> Option<QueueStore> {
@@ -441,6 +468,13 @@ fn check_shared_connection(
 /// Whether two connections reach the same device. Line settings (`baud`, `flow`) and `ipp` versus
 /// `ipps` do not make another device; a USB connection without a serial number may open any
 /// device of its vendor and product.
+/// A `folder:` connection's folder, without the driver's `?settle=…&idle=…` options and a
+/// trailing slash.
+fn folder_path(connection: &str) -> &str {
+    let path = connection.split_once('?').map_or(connection, |(path, _)| path);
+    path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path)
+}
+
 fn same_device(a: &Connection, b: &Connection) -> bool {
     match (a, b) {
         (Connection::Serial { port: a, .. }, Connection::Serial { port: b, .. }) => a == b,
@@ -459,6 +493,9 @@ fn same_device(a: &Connection, b: &Connection) -> bool {
                 && a_product == b_product
                 && (a_serial.is_none() || b_serial.is_none() || a_serial == b_serial)
         }
+        // `folder:/srv/scan?idle=20s` and `folder:/srv/scan` are the same folder: two devices
+        // emptying one folder would steal each other's pages.
+        (Connection::Folder { path: a }, Connection::Folder { path: b }) => folder_path(a) == folder_path(b),
         _ => a == b,
     }
 }

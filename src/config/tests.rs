@@ -188,8 +188,9 @@ id = "ticket"
 profile = "thermal-58"
 connection = "usb:0fe6:811e"
 "#;
-    let known = "`epson-tm-t82iii`, `epson-tm-t88vi`, `escpos-generic-58mm`, `escpos-generic-80mm`, \
-                 `ipp-everywhere-a4`, `sane-generic`, `xprinter-xp-58iih` or `xprinter-xp-80c`";
+    let known = "`brother-ads`, `canon-dr-c225`, `epson-ds-530`, `epson-tm-t82iii`, `epson-tm-t88vi`, \
+                 `escpos-generic-58mm`, `escpos-generic-80mm`, `fujitsu-fi-7160`, `hot-folder`, `hp-scanjet-pro`, \
+                 `ipp-everywhere-a4`, `ricoh-fi-8170`, `sane-generic`, `xprinter-xp-58iih` or `xprinter-xp-80c`";
     let expected = [
         "station.toml:3:11: error: `counter` must be an integer, found a string — remove the quotes: counter = 3".to_string(),
         "station.toml:7:10: error: listen address must be loopback — the agent serves only this PC's browser: use 127.0.0.1:7420 (or [::1]:7420)".into(),
@@ -252,7 +253,7 @@ fn station_table() {
     );
     check(
         &format!("[station]\nname = \"a\"\ncounter = 1\n[printer]\n[[device]]\nid = \"a\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner\"\n{ORIGINS}"),
-        &["station.toml:4:2: error: unknown key `printer` — the file accepts `station`, `server`, `storage`, `profiles` or `device`"],
+        &["station.toml:4:2: error: unknown key `printer` — the file accepts `station`, `server`, `storage`, `scan`, `profiles` or `device`"],
     );
 }
 
@@ -304,6 +305,25 @@ fn origins_are_normalised_and_deduplicated() {
         load_station_str("station.toml", &text, &Overrides::default(), SIM_ONLY).expect("loads with a warning");
     assert_eq!(station.allowed_origins, ["https://motcua.example.gov.vn", "http://10.0.0.5:8080"]);
     assert_eq!(warnings.len(), 1);
+}
+
+#[test]
+fn scan_table() {
+    check_extra("[scan]\nretention = \"2h\"\n", &[]);
+    let station = load_ok(&format!("{BASE}[scan]\nretention = \"45m\"\n{ORIGINS}"), &Overrides::default(), SIM_ONLY);
+    assert_eq!(station.scan_retention, Some(std::time::Duration::from_secs(45 * 60)));
+    check_extra(
+        "[scan]\nretention = \"an hour\"\n",
+        &["station.toml:9:13: error: retention `an hour` is not a duration: expected number at 0 — write a duration such as \"30m\", \"1h\" or \"8h\" (default 1h)"],
+    );
+    check_extra(
+        "[scan]\nretention = \"10s\"\n",
+        &["station.toml:9:13: error: retention `10s` must be between 1m and 7days — write a duration such as \"30m\", \"1h\" or \"8h\" (default 1h)"],
+    );
+    check_extra(
+        "[scan]\nretension = \"1h\"\n",
+        &["station.toml:9:1: error: unknown key `retension` in [scan] — did you mean `retention`?"],
+    );
 }
 
 #[test]
@@ -412,8 +432,11 @@ fn check_shared(first: &str, second: &str, expected: &[&str]) {
         "{BASE}[[device]]\nid = \"a\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"{first}\"\n\
          [[device]]\nid = \"b\"\nprofile = \"escpos-generic-58mm\"\nconnection = \"{second}\"\n{ORIGINS}"
     );
-    let schemes = ["sim", "tcp", "serial", "usb", "ipp", "ipps", "file"];
-    assert_eq!(diagnostics_of(&text, &Overrides::default(), &schemes), expected, "{first} and {second}");
+    let schemes = ["sim", "tcp", "serial", "usb", "ipp", "ipps", "file", "folder"];
+    let diagnostics = diagnostics_of(&text, &Overrides::default(), &schemes);
+    // A folder is a scanner: the printer profile used here is refused too; only sharing matters.
+    let diagnostics: Vec<String> = diagnostics.into_iter().filter(|d| !d.contains("connects a scanner")).collect();
+    assert_eq!(diagnostics, expected, "{first} and {second}");
 }
 
 #[test]
@@ -445,6 +468,9 @@ fn one_device_one_entry() {
         &[&twice("ipp://Printer.local:631/ipp/print")],
     );
     check_shared("tcp://10.0.0.9:9100", "tcp://10.0.0.9:9101", &[]);
+    // A hot folder's options (`?idle=…`) and a trailing slash do not make another folder.
+    check_shared("folder:/srv/scan", "folder:/srv/scan/?idle=20s", &[&twice("folder:/srv/scan")]);
+    check_shared("folder:/srv/scan-1", "folder:/srv/scan-2", &[]);
     check_shared("file:/dev/usb/lp0", "file:/dev/usb/lp0", &[&twice("file:/dev/usb/lp0")]);
     // USB: two of the same model need their serial numbers.
     check_shared("usb:0fe6:811e:A1", "usb:0fe6:811e:B2", &[]);

@@ -52,12 +52,17 @@ struct Actor {
 
 /// Faults after which a scan batch can go on once a person has cleared them. A device-reported
 /// I/O error mid-batch (SANE's `IO_ERROR`) is one: the pages so far are kept and the clerk may
-/// try again; a lost connection (`DriverError::Io`, `NotFound`) is not.
+/// try again; a lost connection (`DriverError::Io`, `NotFound`) is not. So is a hot-folder file
+/// that was not an image (moved aside; continuing takes the files after it).
 fn is_recoverable(error: &DriverError) -> bool {
     matches!(
         error,
         DriverError::Fault {
-            reason: StatusReason::Jammed | StatusReason::CoverOpen | StatusReason::PaperOut | StatusReason::IoError
+            reason: StatusReason::Jammed
+                | StatusReason::CoverOpen
+                | StatusReason::PaperOut
+                | StatusReason::IoError
+                | StatusReason::UnreadableFile
         }
     )
 }

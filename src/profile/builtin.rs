@@ -10,5 +10,12 @@ pub const BUILTIN_PROFILES: &[(&str, &str)] = &[
     ("printer/ipp-everywhere-a4.toml", include_str!("../../profiles/printer/ipp-everywhere-a4.toml")),
     ("printer/xprinter-xp-58iih.toml", include_str!("../../profiles/printer/xprinter-xp-58iih.toml")),
     ("printer/xprinter-xp-80c.toml", include_str!("../../profiles/printer/xprinter-xp-80c.toml")),
+    ("scanner/brother-ads.toml", include_str!("../../profiles/scanner/brother-ads.toml")),
+    ("scanner/canon-dr-c225.toml", include_str!("../../profiles/scanner/canon-dr-c225.toml")),
+    ("scanner/epson-ds-530.toml", include_str!("../../profiles/scanner/epson-ds-530.toml")),
+    ("scanner/fujitsu-fi-7160.toml", include_str!("../../profiles/scanner/fujitsu-fi-7160.toml")),
+    ("scanner/hot-folder.toml", include_str!("../../profiles/scanner/hot-folder.toml")),
+    ("scanner/hp-scanjet-pro.toml", include_str!("../../profiles/scanner/hp-scanjet-pro.toml")),
+    ("scanner/ricoh-fi-8170.toml", include_str!("../../profiles/scanner/ricoh-fi-8170.toml")),
     ("scanner/sane-generic.toml", include_str!("../../profiles/scanner/sane-generic.toml")),
 ];

@@ -1,6 +1,6 @@
 //! The `[scanner]` table of a profile and its checks.
 
-use counter_agent_driver_api::{ScanSource, ScannerSettings};
+use counter_agent_driver_api::{SaneOptionMap, ScanSource, ScannerSettings};
 use toml::de::DeValue;
 use toml::Spanned;
 
@@ -8,7 +8,7 @@ use super::{SaneOptionNames, ScannerDetails};
 use crate::config::reader::Fields;
 
 pub(super) const SCANNER_KEYS: &[&str] =
-    &["max_dpi", "default_dpi", "sources", "duplex_back_rotate_180", "options", "source_values", "mode_values"];
+    &["max_dpi", "default_dpi", "sources", "duplex_back_rotate_180", "options", "source_values", "mode_values", "set"];
 const OPTION_KEYS: &[&str] = &["source", "mode", "resolution"];
 const SOURCE_KEYS: &[&str] = &["flatbed", "adf", "adf-duplex"];
 const MODE_KEYS: &[&str] = &["color", "gray", "lineart"];
@@ -28,6 +28,7 @@ pub(super) fn read_scanner(table: &Fields<'_>) -> Option<(ScannerSettings, Scann
     });
     let rotate = table.boolean("duplex_back_rotate_180");
     let options = read_options(table);
+    let extra = read_set(table);
 
     if let (Some(max), Some(default)) = (&max_dpi, &default_dpi) {
         if default.get_ref() > max.get_ref() {
@@ -45,13 +46,68 @@ pub(super) fn read_scanner(table: &Fields<'_>) -> Option<(ScannerSettings, Scann
         }
     }
 
+    let options = options?;
     let settings = ScannerSettings {
         max_dpi: max_dpi?.into_inner(),
         default_dpi: default_dpi?.into_inner(),
         sources: sources.into_iter().map(Spanned::into_inner).collect(),
         duplex_back_rotate_180: rotate.is_some_and(Spanned::into_inner),
+        sane: Box::new(SaneOptionMap { extra: extra?, ..option_map(&options) }),
     };
-    Some((settings, ScannerDetails { options: options? }))
+    Some((settings, ScannerDetails { options }))
+}
+
+/// The typed option map the SANE driver receives (drivers never read TOML).
+fn option_map(names: &SaneOptionNames) -> SaneOptionMap {
+    SaneOptionMap {
+        source: names.source.clone(),
+        mode: names.mode.clone(),
+        resolution: names.resolution.clone(),
+        flatbed_values: names.flatbed_values.clone(),
+        adf_values: names.adf_values.clone(),
+        adf_duplex_values: names.adf_duplex_values.clone(),
+        color_values: names.color_values.clone(),
+        gray_values: names.gray_values.clone(),
+        lineart_values: names.lineart_values.clone(),
+        extra: Vec::new(),
+    }
+}
+
+/// `[scanner.set]`: backend options set before every scan, e.g. `df-action = "Stop"` (fujitsu:
+/// stop on a double feed). Values are strings, integers, floats or booleans, passed to the driver
+/// as text in the order written; whether the backend has the option is known only when the
+/// device is opened (an unknown option then fails the scan with a clear message).
+fn read_set(table: &Fields<'_>) -> Option<Vec<(String, String)>> {
+    let sink = table.sink();
+    let Some(value) = table.get("set") else {
+        return Some(Vec::new());
+    };
+    let DeValue::Table(entries) = value.get_ref() else {
+        let hint = "write it as a table: [scanner.set] on its own line, then option = value".to_string();
+        sink.type_error(value, "`set`", "a table", Some(hint));
+        return None;
+    };
+    let mut extra = Vec::new();
+    let mut good = true;
+    // In the order written: some backends need one option before another (e.g. mode before depth).
+    let mut entries: Vec<_> = entries.iter().collect();
+    entries.sort_by_key(|(key, _)| key.span().start);
+    for (key, value) in entries {
+        let text = match value.get_ref() {
+            DeValue::String(text) => text.to_string(),
+            DeValue::Integer(number) => number.as_str().to_string(),
+            DeValue::Float(number) => number.as_str().to_string(),
+            DeValue::Boolean(flag) => if *flag { "yes" } else { "no" }.to_string(),
+            _ => {
+                let hint = format!("write {} = \"value\", a number or true/false", key.get_ref());
+                sink.type_error(value, &format!("`{}`", key.get_ref()), "a string, number or boolean", Some(hint));
+                good = false;
+                continue;
+            }
+        };
+        extra.push((key.get_ref().to_string(), text));
+    }
+    good.then_some(extra)
 }
 
 /// Check: at least one source, each once, each with a SANE value name to select it.

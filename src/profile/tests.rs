@@ -514,3 +514,107 @@ fn profile_folders_on_disk() {
     assert!(shown.starts_with(&format!("{}: error: cannot read profile folder: ", missing.display())), "{shown}");
     assert!(shown.ends_with(" — check the path in [profiles] dirs and the folder's permissions"), "{shown}");
 }
+
+#[test]
+fn shipped_sane_scanner_profiles_reach_the_driver_as_typed_option_maps() {
+    use counter_agent_driver_api::ColorMode;
+    use counter_agent_driver_sane::options::{self, Constraint, OptionDescriptor, OptionValue, ValueType};
+    use ScanSource::{Adf, AdfDuplex, Flatbed};
+    let (set, _) = load_builtin();
+    // id, sources, back sides turned, the backend's own source values, its mode values.
+    type Model = (&'static str, Vec<ScanSource>, bool, &'static [&'static str], &'static [&'static str]);
+    let models: [Model; 6] = [
+        (
+            "fujitsu-fi-7160",
+            vec![Adf, AdfDuplex],
+            false,
+            &["ADF Front", "ADF Back", "ADF Duplex"],
+            &["Lineart", "Halftone", "Gray", "Color"],
+        ),
+        (
+            "ricoh-fi-8170",
+            vec![Adf, AdfDuplex],
+            false,
+            &["ADF Front", "ADF Back", "ADF Duplex"],
+            &["Lineart", "Halftone", "Gray", "Color"],
+        ),
+        (
+            "canon-dr-c225",
+            vec![Adf, AdfDuplex],
+            true,
+            &["ADF Front", "ADF Back", "ADF Duplex"],
+            &["Lineart", "Halftone", "Gray", "Color"],
+        ),
+        ("epson-ds-530", vec![Adf, AdfDuplex], true, &["ADF Front", "ADF Duplex"], &["Lineart", "Gray", "Color"]),
+        (
+            "hp-scanjet-pro",
+            vec![Flatbed, Adf, AdfDuplex],
+            false,
+            &["Flatbed", "ADF", "Duplex"],
+            &["Lineart", "Gray", "Color"],
+        ),
+        (
+            "brother-ads",
+            vec![Adf, AdfDuplex],
+            false,
+            &["Automatic Document Feeder(left aligned)", "Automatic Document Feeder(left aligned,Duplex)"],
+            &["Black & White", "True Gray", "24bit Color"],
+        ),
+    ];
+    let strings = |name: &str, values: &[&str]| OptionDescriptor {
+        index: 1,
+        name: name.into(),
+        title: name.into(),
+        value_type: ValueType::String,
+        unit: 0,
+        size: 64,
+        cap: options::CAP_SOFT_SELECT,
+        constraint: Constraint::StringList(values.iter().map(|v| v.to_string()).collect()),
+    };
+    for (id, sources, rotate, source_values, mode_values) in models {
+        let profile = set.get(id).unwrap_or_else(|| panic!("{id} is shipped"));
+        let settings = profile.scanner_settings().expect("a scanner");
+        assert_eq!(settings.sources, sources, "{id}");
+        assert_eq!(settings.duplex_back_rotate_180, rotate, "{id}");
+        assert_eq!((settings.max_dpi, settings.default_dpi), (600, 300), "{id}");
+        let names = &profile.scanner.as_ref().expect("details").options;
+        assert_eq!(settings.sane.adf_values, names.adf_values, "{id}: the driver gets the profile's names");
+        assert_eq!(settings.sane.lineart_values, names.lineart_values, "{id}");
+        let descriptors = [strings("source", source_values), strings("mode", mode_values)];
+        for source in &settings.sources {
+            let chosen = options::choose_source(&descriptors, &settings.sane, *source)
+                .unwrap_or_else(|error| panic!("{id} {source:?}: {error}"));
+            let OptionValue::Text(value) = &chosen[0].value else { panic!("a source name") };
+            let lower = value.to_ascii_lowercase();
+            match source {
+                Flatbed => assert!(lower.contains("flatbed"), "{id}: {value}"),
+                Adf => assert!(!lower.contains("duplex") && !lower.contains("back"), "{id}: {value}"),
+                AdfDuplex => assert!(lower.contains("duplex"), "{id}: {value}"),
+            }
+        }
+        for (color, part) in [(ColorMode::Color, "color"), (ColorMode::Gray, "gray"), (ColorMode::Bw, "")] {
+            let chosen = options::choose_mode(&descriptors, &settings.sane, color).expect("a mode");
+            let OptionValue::Text(value) = &chosen[0].value else { panic!("a mode name") };
+            assert!(value.to_ascii_lowercase().contains(part), "{id} {color:?}: {value}");
+        }
+    }
+}
+
+#[test]
+fn scanner_set_passes_backend_options_to_the_driver_as_text() {
+    let text = format!(
+        "{SCANNER}\n[scanner.set]\ndf-action = \"Stop\"\nbuffermode = true\npage-height = 355.6\nsleeptimer = 15\n"
+    );
+    let (set, diagnostics) = load_one("test-scan.toml", &text);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let settings = set.get("test-scan").and_then(Profile::scanner_settings).expect("a scanner");
+    let extra: Vec<(&str, &str)> = settings.sane.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(extra, [("df-action", "Stop"), ("buffermode", "yes"), ("page-height", "355.6"), ("sleeptimer", "15")]);
+
+    let (_, diagnostics) = load_one("test-scan.toml", &format!("{SCANNER}\n[scanner.set]\ngamma = [1, 2]\n"));
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert!(diagnostics[0].contains("`gamma` must be a string, number or boolean, found an array"), "{diagnostics:?}");
+    let (_, diagnostics) =
+        load_one("test-scan.toml", &SCANNER.replace("[scanner.source_values]", "set = 5\n\n[scanner.source_values]"));
+    assert!(diagnostics.iter().any(|d| d.contains("`set` must be a table")), "{diagnostics:?}");
+}

@@ -664,7 +664,7 @@ async fn demo_page_pauses_on_a_jam_takes_its_scan_up_after_a_reload_and_discards
     assert_eq!(page.eval(FRESH_SCAN_PANEL_JS).await, true);
 
     // Page 2 jams: the batch pauses with one page, the scanner stays busy, and the clerk is
-    // offered “Tiếp tục” and “Huỷ”.
+    // offered “Tiếp tục quét” and “Huỷ”.
     agent.sim.jam_at_page("scanner", 2);
     page.eval(START_ADF_SCAN_JS).await;
     let paused_js = "(() => { const s = document.getElementById('scan-state'); \
@@ -676,18 +676,26 @@ async fn demo_page_pauses_on_a_jam_takes_its_scan_up_after_a_reload_and_discards
                start: document.getElementById('scan-start').disabled, \
                note: document.querySelector('[data-device=scanner] .device-note').textContent }; })()";
     let paused = page.wait_for("a paused scan", paused_js, SCAN_WAIT).await;
-    assert_eq!(paused["text"], "Tạm dừng: kẹt giấy — gỡ giấy rồi bấm Tiếp tục");
-    assert_eq!(paused["continue"], "Tiếp tục");
+    assert_eq!(paused["text"], "Tạm dừng ở trang 2: kẹt giấy — gỡ giấy rồi bấm Tiếp tục quét");
+    assert_eq!(paused["continue"], "Tiếp tục quét");
     assert_eq!(paused["cancel"], "Huỷ");
     assert_eq!(paused["start"], true);
-    assert_eq!(paused["note"], "Lượt quét của trang này đang tạm dừng — bấm “Tiếp tục” hoặc “Huỷ” ở phần Quét hồ sơ.");
+    assert_eq!(
+        paused["note"],
+        "Lượt quét của trang này đang tạm dừng — bấm “Tiếp tục quét” hoặc “Huỷ” ở phần Quét hồ sơ."
+    );
+    // The banner names the page that jammed and says why, in Vietnamese.
+    assert_eq!(
+        page.eval("[document.getElementById('scan-paused').hidden, document.getElementById('scan-paused-title').textContent, document.getElementById('scan-paused-reason').textContent]").await,
+        serde_json::json!([false, "Máy quét tạm dừng ở trang 2", "kẹt giấy — gỡ giấy rồi bấm Tiếp tục quét"])
+    );
     wait_for_device(&page, "scanner", "Đang bận", "").await;
     page.screenshot_to("demo-scan-paused").await;
 
     // A reload forgets the scan; the agent does not: the page takes it up again.
     page.navigate(&demo).await;
     let paused = page.wait_for("the paused scan after a reload", paused_js, SCAN_WAIT).await;
-    assert_eq!(paused["text"], "Tạm dừng: kẹt giấy — gỡ giấy rồi bấm Tiếp tục");
+    assert_eq!(paused["text"], "Tạm dừng ở trang 2: kẹt giấy — gỡ giấy rồi bấm Tiếp tục quét");
     assert_eq!(
         page.eval("document.getElementById('scan-note').hidden || document.getElementById('scan-note').textContent")
             .await,
@@ -740,6 +748,135 @@ async fn demo_page_pauses_on_a_jam_takes_its_scan_up_after_a_reload_and_discards
         .await;
     assert_eq!(left, serde_json::json!([]));
     assert_eq!(page.eval("document.getElementById('error').hidden").await, true);
+    drop(page);
+    drop(browser);
+    agent.stop().await;
+}
+
+/// Records downloads with their whole content (base64), instead of saving them.
+const RECORD_DOWNLOAD_BYTES_JS: &str = "(() => { window.__files = []; const blobs = new Map(); \
+    const create = URL.createObjectURL; \
+    URL.createObjectURL = blob => { const url = create(blob); blobs.set(url, blob); return url; }; \
+    document.addEventListener('click', async event => { \
+      const link = event.target.closest && event.target.closest('a[download]'); \
+      if (!link) return; \
+      event.preventDefault(); \
+      const bytes = new Uint8Array(await blobs.get(link.href).arrayBuffer()); \
+      let text = ''; for (const b of bytes) text += String.fromCharCode(b); \
+      window.__files.push({ name: link.download, base64: btoa(text) }); \
+    }, true); })()";
+
+/// `[page id, label, class badge]` of each thumbnail, in order.
+const THUMBS_JS: &str = "[...document.querySelectorAll('#thumbs li')].map(li => \
+    [li.dataset.pageId, li.querySelector('.thumb-label').textContent, li.querySelector('.page-class').textContent])";
+
+/// The clerk's whole ADF flow on the demo page: pages arrive one by one as thumbnails with their
+/// class badge, one is deleted, two are swapped, one is turned, and the PDF (under a size limit)
+/// has what the screen shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_page_scans_edits_pages_and_downloads_the_pdf() {
+    let agent = TestAgent::start_with(|_, options| options.demo = true).await;
+    let browser = Chromium::launch().await;
+    let page = browser.page().await;
+    page.navigate(&agent.url("/web/demo.html")).await;
+    pair_through_the_page(&page, &agent, &agent.self_origin, None).await;
+    page.wait_for("the event stream", "document.getElementById('connection').dataset.state === 'ok'", WAIT).await;
+    wait_for_device(&page, "scanner", "Sẵn sàng", "").await;
+    page.eval(START_ADF_SCAN_JS).await;
+    // While the batch runs, the progress line says which page is being scanned.
+    let progress = page
+        .wait_for(
+            "the progress line",
+            "(() => { const p = document.getElementById('scan-progress'); const s = document.getElementById('scan-state'); \
+               return (!p.hidden && document.getElementById('scan-progress-text').textContent) \
+                 || (s.dataset.state === 'completed' && 'done'); })()",
+            SCAN_WAIT,
+        )
+        .await;
+    let progress = progress.as_str().expect("text");
+    assert!(progress == "done" || progress.starts_with("Đang quét trang "), "{progress}");
+    let thumbs = page
+        .wait_for(
+            "four thumbnails with badges",
+            &format!(
+                "(() => {{ const imgs = [...document.querySelectorAll('#thumbs img')]; \
+                   return imgs.length === 4 && imgs.every(i => i.complete && i.naturalWidth > 0) \
+                     && document.getElementById('scan-state').dataset.state === 'completed' && {THUMBS_JS}; }})()"
+            ),
+            SCAN_WAIT,
+        )
+        .await;
+    let rows = thumbs.as_array().expect("rows").clone();
+    let labels: Vec<(&str, &str)> =
+        rows.iter().map(|r| (r[1].as_str().expect("label"), r[2].as_str().expect("badge"))).collect();
+    assert_eq!(labels, [("Trang 1", "màu"), ("Trang 2", "văn bản"), ("Trang 3", "trang trắng"), ("Trang 4", "màu")]);
+    let ids: Vec<String> = rows.iter().map(|r| r[0].as_str().expect("id").to_string()).collect();
+    assert_eq!(page.eval("document.getElementById('scan-download').hidden").await, false);
+    page.screenshot_to("demo-scan-pages").await;
+
+    // Delete the blank page (3) with its ✕ button.
+    page.eval("document.querySelector('#thumbs li[data-index=\"3\"] button[data-action=delete]').click()").await;
+    let after_delete = page
+        .wait_for("three pages", &format!("(() => {{ const t = {THUMBS_JS}; return t.length === 3 && t; }})()"), WAIT)
+        .await;
+    let left: Vec<&str> = after_delete.as_array().expect("rows").iter().filter_map(|r| r[0].as_str()).collect();
+    assert_eq!(left, [ids[0].as_str(), ids[1].as_str(), ids[3].as_str()]);
+    // Move the text page to the front (◀ on page 2), then turn the new page 2.
+    page.eval("document.querySelector('#thumbs li[data-index=\"2\"] button[data-action=left]').click()").await;
+    page.wait_for(
+        "the text page first",
+        &format!("(() => {{ const t = {THUMBS_JS}; return t.length === 3 && t[0][0] === {}; }})()", js(&ids[1])),
+        WAIT,
+    )
+    .await;
+    page.eval("document.querySelector('#thumbs li[data-index=\"2\"] button[data-action=rotate]').click()").await;
+    page.wait_for(
+        "the turned page's landscape thumbnail",
+        "(() => { const i = document.querySelector('#thumbs li[data-index=\"2\"] img'); \
+           return !!i && i.complete && i.naturalWidth > i.naturalHeight \
+             && document.querySelector('#thumbs li[data-index=\"2\"] .thumb-flags').textContent.includes('xoay 90°'); })()",
+        WAIT,
+    )
+    .await;
+    let scans = page
+        .eval("import('/web/counter-agent.js').then(m => new m.CounterAgent({ agentUrl: location.origin }).scans())")
+        .await;
+    let pages = scans[0]["pages"].as_array().expect("pages");
+    let on_agent: Vec<(&str, u64)> =
+        pages.iter().map(|p| (p["id"].as_str().expect("id"), p["rotation"].as_u64().expect("rotation"))).collect();
+    assert_eq!(on_agent, [(ids[1].as_str(), 0), (ids[0].as_str(), 90), (ids[3].as_str(), 0)]);
+
+    // Download under a 5 MB limit: the PDF has the three pages, the second turned.
+    page.eval(RECORD_DOWNLOAD_BYTES_JS).await;
+    page.eval("document.getElementById('scan-max-mb').value = '5'").await;
+    page.eval("document.getElementById('scan-download').click()").await;
+    let file = page.wait_for("the download", "window.__files.length === 1 && window.__files[0]", SCAN_WAIT).await;
+    assert!(file["name"].as_str().expect("name").starts_with("ho-so-"));
+    use base64::Engine;
+    let pdf = base64::engine::general_purpose::STANDARD.decode(file["base64"].as_str().expect("base64")).expect("b64");
+    assert!(pdf.len() <= 5_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("scan.pdf");
+    std::fs::write(&path, &pdf).expect("write");
+    let info = std::process::Command::new("pdfinfo").args(["-f", "1", "-l", "3"]).arg(&path).output().expect("pdfinfo");
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    assert!(info.lines().any(|l| l.starts_with("Pages:") && l.ends_with(" 3")), "{info}");
+    let rotations: Vec<&str> = info.lines().filter_map(|l| l.split("rot:").nth(1)).map(str::trim).collect();
+    assert_eq!(rotations, ["0", "90", "0"], "{info}");
+    // An impossible limit: a Vietnamese message with the smallest size reached, nothing downloaded.
+    page.eval("document.getElementById('scan-max-mb').value = '0.001'").await;
+    page.eval("document.getElementById('scan-download').click()").await;
+    let error = page
+        .wait_for(
+            "the size error",
+            "!document.getElementById('error').hidden && document.getElementById('error-title').textContent",
+            SCAN_WAIT,
+        )
+        .await;
+    let error = error.as_str().expect("text");
+    assert!(error.starts_with("Không nén được tệp PDF xuống dưới 1 KB — nhỏ nhất đạt được là "), "{error}");
+    assert_eq!(page.eval("window.__files.length").await, 1);
+    page.screenshot_to("demo-scan-edited").await;
     drop(page);
     drop(browser);
     agent.stop().await;

@@ -59,10 +59,12 @@ pub enum StatusReason {
     CutterError,
     IoError,
     ProtocolError,
+    /// A hot-folder file that is not a readable image; it was moved to the folder's `rejected/`.
+    UnreadableFile,
 }
 
 impl StatusReason {
-    pub const ALL: [StatusReason; 10] = [
+    pub const ALL: [StatusReason; 11] = [
         StatusReason::NotFound,
         StatusReason::Offline,
         StatusReason::PaperOut,
@@ -73,6 +75,7 @@ impl StatusReason {
         StatusReason::CutterError,
         StatusReason::IoError,
         StatusReason::ProtocolError,
+        StatusReason::UnreadableFile,
     ];
 
     pub fn code(self) -> &'static str {
@@ -87,6 +90,7 @@ impl StatusReason {
             StatusReason::CutterError => "cutter_error",
             StatusReason::IoError => "io_error",
             StatusReason::ProtocolError => "protocol_error",
+            StatusReason::UnreadableFile => "unreadable_file",
         }
     }
 
@@ -112,6 +116,9 @@ impl StatusReason {
             StatusReason::CutterError => "Lỗi dao cắt giấy",
             StatusReason::IoError => "Lỗi truyền dữ liệu với thiết bị",
             StatusReason::ProtocolError => "Thiết bị trả lời không đúng giao thức",
+            StatusReason::UnreadableFile => {
+                "Có tệp trong thư mục quét không đọc được — tệp đã được chuyển vào thư mục rejected; bấm Tiếp tục để lấy các tệp sau"
+            }
         }
     }
 }
@@ -299,6 +306,48 @@ pub struct ScannerSettings {
     pub sources: Vec<ScanSource>,
     /// Rotate duplex back sides by 180° (some Epson/Canon models deliver them upside down).
     pub duplex_back_rotate_180: bool,
+    /// How this model's SANE backend names its options and their values (SANE drivers only).
+    /// Boxed: it is large and most devices are not SANE scanners.
+    pub sane: Box<SaneOptionMap>,
+}
+
+/// How one SANE backend names the options the agent sets, and their values. Each value list is
+/// tried in order (case-insensitive); when none matches, the driver falls back to name patterns
+/// (ADF/Feeder/Duplex, Color/Colour, Gray/Grey, Lineart/Binary) as NAPS2 does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaneOptionMap {
+    /// Option names: usually `source`, `mode`, `resolution` (SANE's well-known names).
+    pub source: String,
+    pub mode: String,
+    pub resolution: String,
+    pub flatbed_values: Vec<String>,
+    pub adf_values: Vec<String>,
+    pub adf_duplex_values: Vec<String>,
+    pub color_values: Vec<String>,
+    pub gray_values: Vec<String>,
+    pub lineart_values: Vec<String>,
+    /// Backend-specific options set when a scan starts, before source/mode/resolution:
+    /// `(option name, value as text)`, e.g. `("swdeskew", "yes")`.
+    pub extra: Vec<(String, String)>,
+}
+
+impl Default for SaneOptionMap {
+    /// SANE's well-known option and value names (`saneopts.h`).
+    fn default() -> SaneOptionMap {
+        let names = |names: &[&str]| names.iter().map(|name| name.to_string()).collect();
+        SaneOptionMap {
+            source: "source".into(),
+            mode: "mode".into(),
+            resolution: "resolution".into(),
+            flatbed_values: names(&["Flatbed"]),
+            adf_values: names(&["ADF", "ADF Front", "Automatic Document Feeder"]),
+            adf_duplex_values: names(&["ADF Duplex", "Duplex"]),
+            color_values: names(&["Color"]),
+            gray_values: names(&["Gray"]),
+            lineart_values: names(&["Lineart"]),
+            extra: Vec::new(),
+        }
+    }
 }
 
 /// Typed printer settings from a validated profile.

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use counter_agent_driver_api::{Connection, DeviceKind};
 
+use crate::options::{f64_to_fixed, fixed_to_f64, Constraint, OptionDescriptor, OptionValue, ValueType};
 use crate::worker::run_with_timeout;
 use crate::{discover, list_devices, list_devices_from, SaneDevice, SaneError, Stage};
 
@@ -194,4 +195,118 @@ fn an_error_from_the_worker_reaches_the_caller_unchanged() {
         "sane_get_devices failed: SANE_STATUS_NO_MEM (Out of memory) \
          — check the scanner backends with `scanimage -L`"
     );
+}
+
+/// Opens `test:0` in this process (holding the SANE gate) and runs `check` on the handle.
+fn with_open_test_device(check: impl FnOnce(&crate::ffi::Handle<'_>)) {
+    let _serial = with_test_backend();
+    let permit = crate::worker::Permit::acquire_blocking();
+    let library = crate::worker::library(&permit, crate::LIBRARY_NAME).unwrap_or_else(|e| panic!("{e} — {PACKAGES}"));
+    let sane = library.init(&permit).expect("sane_init");
+    assert!(matches!(sane.open("test:99"), Err(status) if !status.is_good()), "no such device");
+    let handle = sane.open("test:0").expect("sane_open test:0");
+    check(&handle);
+}
+
+fn descriptor<'a>(descriptors: &'a [OptionDescriptor], name: &str) -> &'a OptionDescriptor {
+    descriptors.iter().find(|d| d.name == name).unwrap_or_else(|| panic!("no option {name}"))
+}
+
+#[test]
+fn descriptors_carry_every_constraint_type_and_values_round_trip_through_sized_buffers() {
+    with_open_test_device(|handle| {
+        let mut all = handle.descriptors().expect("descriptors");
+        let resolution = descriptor(&all, "resolution");
+        // The test backend's resolution is FIXED, a range 1–1200 in steps of 1.
+        assert_eq!(resolution.value_type, ValueType::Fixed);
+        assert_eq!(
+            resolution.constraint,
+            Constraint::Range { min: f64_to_fixed(1.0), max: f64_to_fixed(1200.0), quant: f64_to_fixed(1.0) }
+        );
+        let mode = descriptor(&all, "mode");
+        assert_eq!(mode.constraint, Constraint::StringList(vec!["Gray".into(), "Color".into()]));
+        let hand = descriptor(&all, "hand-scanner");
+        assert_eq!((hand.value_type, hand.size), (ValueType::Bool, 4), "SANE_Bool is a 4-byte word");
+        assert_eq!(handle.get(hand), Ok(OptionValue::Bool(false)));
+
+        // Setting mode asks for options and parameters to be reloaded (info 0x6).
+        let info = handle.set(mode, &OptionValue::Text("Color".into())).expect("set mode");
+        assert!(info.reload_options && info.reload_params, "{info:?}");
+        all = handle.descriptors().expect("reloaded");
+        assert_eq!(handle.get(descriptor(&all, "mode")), Ok(OptionValue::Text("Color".into())));
+        assert!(descriptor(&all, "three-pass").is_settable(), "three-pass is active in colour");
+
+        let enable = descriptor(&all, "enable-test-options").clone();
+        let info = handle.set(&enable, &OptionValue::Bool(true)).expect("enable test options");
+        assert!(info.reload_options);
+        all = handle.descriptors().expect("reloaded");
+        assert_eq!(
+            descriptor(&all, "int-constraint-range").constraint,
+            Constraint::Range { min: 4, max: 192, quant: 2 }
+        );
+        assert_eq!(
+            descriptor(&all, "int-constraint-word-list").constraint,
+            Constraint::WordList(vec![-42, -8, 0, 17, 42, 256, 65536, 16_777_216, 1_073_741_824])
+        );
+        let fixed_list: Vec<f64> = match &descriptor(&all, "fixed-constraint-word-list").constraint {
+            Constraint::WordList(words) => words.iter().map(|w| (fixed_to_f64(*w) * 10.0).round() / 10.0).collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(fixed_list, [-32.7, 12.1, 42.0, 129.5]);
+        let Constraint::StringList(long) = &descriptor(&all, "string-constraint-long-string-list").constraint else {
+            panic!("a string list")
+        };
+        assert_eq!((long.first().map(String::as_str), long.len()), (Some("First entry"), 46));
+        assert_eq!(descriptor(&all, "int").constraint, Constraint::None);
+
+        // INEXACT: the backend changes the value; read back after every set.
+        let inexact = descriptor(&all, "int-inexact").clone();
+        let info = handle.set(&inexact, &OptionValue::Int(vec![33])).expect("set int-inexact");
+        assert!(info.inexact, "{info:?}");
+        let OptionValue::Int(read_back) = handle.get(&inexact).expect("get") else { panic!("an int") };
+        assert_ne!(read_back, [33], "the backend adjusted the value");
+
+        // Arrays: size > 4 means several words; setting one element keeps the rest.
+        let array = descriptor(&all, "int-constraint-array").clone();
+        assert!(array.size > 4);
+        let OptionValue::Int(before) = handle.get(&array).expect("get array") else { panic!("ints") };
+        assert_eq!(before.len(), array.size as usize / 4);
+        handle.set(&array, &OptionValue::Int(vec![7])).expect("set first element");
+        let OptionValue::Int(after) = handle.get(&array).expect("get array") else { panic!("ints") };
+        assert_eq!(after[0], 7);
+        assert_eq!(after[1..], before[1..]);
+
+        // Strings go in a buffer of the declared size; one that does not fit is refused here.
+        let string = descriptor(&all, "string").clone();
+        handle.set(&string, &OptionValue::Text("Xin chào".into())).expect("set string");
+        assert_eq!(handle.get(&string), Ok(OptionValue::Text("Xin chào".into())));
+        let too_long = "x".repeat(string.size as usize);
+        assert_eq!(handle.set(&string, &OptionValue::Text(too_long)), Err(crate::SaneStatus::INVAL));
+        // A value of the wrong type never reaches libsane.
+        assert_eq!(handle.set(&string, &OptionValue::Bool(true)), Err(crate::SaneStatus::INVAL));
+    });
+}
+
+#[test]
+fn start_parameters_read_and_eof_follow_the_c_contract() {
+    with_open_test_device(|handle| {
+        let all = handle.descriptors().expect("descriptors");
+        let resolution = descriptor(&all, "resolution").clone();
+        handle.set(&resolution, &OptionValue::Fixed(vec![f64_to_fixed(50.0)])).expect("50 dpi");
+        handle.start().expect("sane_start");
+        let params = handle.parameters().expect("parameters after start");
+        assert_eq!((params.format, params.depth, params.last_frame), (crate::frame::FRAME_GRAY, 8, true));
+        let expected = params.expected_bytes().expect("a flatbed knows its height");
+        let mut buffer = vec![0u8; 7000];
+        let mut total = 0u64;
+        loop {
+            match handle.read(&mut buffer).expect("a valid length") {
+                crate::ffi::Read::Data(n) => total += n as u64,
+                crate::ffi::Read::Eof => break,
+                crate::ffi::Read::Status(status) => panic!("{status}"),
+            }
+        }
+        assert_eq!(total, expected);
+        handle.cancel();
+    });
 }

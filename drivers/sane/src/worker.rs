@@ -45,6 +45,17 @@ pub(crate) struct Permit {
 }
 
 impl Permit {
+    /// Waits as long as it takes (the scan worker process: one thread, nobody else to wait for).
+    pub(crate) fn acquire_blocking() -> Permit {
+        loop {
+            // Without a deadline `acquire` only returns with the permit; the loop keeps that
+            // promise visible without a panic path.
+            if let Some(permit) = Permit::acquire(None) {
+                return permit;
+            }
+        }
+    }
+
     /// Waits until the gate is free or `deadline` passes (`None`: no deadline).
     fn acquire(deadline: Option<Instant>) -> Option<Permit> {
         let mut taken = GATE_TAKEN.lock().unwrap_or_else(PoisonError::into_inner);

@@ -63,6 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         default_dpi: 300,
         sources: vec![ScanSource::Flatbed, ScanSource::Adf, ScanSource::AdfDuplex],
         duplex_back_rotate_180: false,
+        sane: Default::default(),
     };
     let spec = OpenSpec {
         id: "scanner".into(),

@@ -12,6 +12,7 @@ fn scanner_settings() -> DeviceSettings {
         default_dpi: 50,
         sources: vec![ScanSource::Flatbed, ScanSource::Adf, ScanSource::AdfDuplex],
         duplex_back_rotate_180: false,
+        sane: Default::default(),
     })
 }
 

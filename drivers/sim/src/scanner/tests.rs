@@ -12,6 +12,7 @@ fn settings(max_dpi: u32) -> ScannerSettings {
         default_dpi: 75,
         sources: vec![ScanSource::Flatbed, ScanSource::Adf, ScanSource::AdfDuplex],
         duplex_back_rotate_180: false,
+        sane: Default::default(),
     }
 }
 
