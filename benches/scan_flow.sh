@@ -82,28 +82,37 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 
-api() { curl -sf -H "Origin: $ORIGIN" -H "Authorization: Bearer $token" "$@"; }
-field() { python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
-
-our_times=()
-for run in $(seq "$RUNS"); do
-  start=$(now)
-  id=$(api -H 'Content-Type: application/json' \
-    -d '{"device":"scanner","source":"adf","color":"auto","dpi":300}' \
-    "http://127.0.0.1:$PORT/v1/scans" | field '["id"]')
-  while :; do
-    state=$(api "http://127.0.0.1:$PORT/v1/scans/$id" | field '["state"]')
-    [ "$state" = "scanning" ] || break
-    sleep 0.02
-  done
-  [ "$state" = "completed" ] || { echo "scan ended $state" >&2; api "http://127.0.0.1:$PORT/v1/scans/$id" >&2; exit 1; }
-  api -o "$work/ours-$run.pdf" "http://127.0.0.1:$PORT/v1/scans/$id/document"
-  end=$(now)
-  our_times+=("$(python3 -c "print($end - $start)")")
-  our_size=$(stat -c %s "$work/ours-$run.pdf")
-  our_pages=$(pdfinfo "$work/ours-$run.pdf" | awk '/^Pages:/ {print $2}')
-  api -X DELETE "http://127.0.0.1:$PORT/v1/scans/$id" >/dev/null
-done
+# One client process for the whole flow (a process per poll would measure the client, not the agent).
+our_times=$(PORT=$PORT ORIGIN=$ORIGIN TOKEN=$token RUNS=$RUNS OUT="$work" python3 - <<'EOF'
+import json, os, time, urllib.request
+base = f"http://127.0.0.1:{os.environ['PORT']}"
+headers = {"Origin": os.environ["ORIGIN"], "Authorization": "Bearer " + os.environ["TOKEN"]}
+def call(path, body=None, method=None):
+    extra = {"Content-Type": "application/json"} if body is not None else {}
+    request = urllib.request.Request(base + path, data=body, headers={**headers, **extra}, method=method)
+    with urllib.request.urlopen(request) as response:
+        return response.read()
+times = []
+for run in range(1, int(os.environ["RUNS"]) + 1):
+    start = time.monotonic()
+    request = {"device": "scanner", "source": "adf", "color": "auto", "dpi": 300}
+    scan = json.loads(call("/v1/scans", json.dumps(request).encode()))
+    while scan["state"] == "scanning":
+        time.sleep(0.01)
+        scan = json.loads(call("/v1/scans/" + scan["id"]))
+    if scan["state"] != "completed":
+        raise SystemExit(f"scan ended {scan['state']}: {scan}")
+    document = call(f"/v1/scans/{scan['id']}/document")
+    times.append(time.monotonic() - start)
+    with open(f"{os.environ['OUT']}/ours-{run}.pdf", "wb") as out:
+        out.write(document)
+    call("/v1/scans/" + scan["id"], method="DELETE")
+print(" ".join(f"{t:.3f}" for t in times))
+EOF
+)
+read -r -a our_times <<<"$our_times"
+our_size=$(stat -c %s "$work/ours-$RUNS.pdf")
+our_pages=$(pdfinfo "$work/ours-$RUNS.pdf" | awk '/^Pages:/ {print $2}')
 peak_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$agent_pid/status")
 
 peer_median=$(median "${peer_times[@]}")

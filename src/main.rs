@@ -389,11 +389,27 @@ fn init_logging() {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
 }
 
+/// The scan worker's stdout as a plain file: `std::io::Stdout` is line-buffered, which scans every
+/// 26 MB page for newlines before writing it.
+#[cfg(unix)]
+fn worker_stdout() -> Box<dyn std::io::Write> {
+    use std::os::fd::AsFd;
+    match std::io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(std::io::stdout().lock()),
+    }
+}
+
+#[cfg(not(unix))]
+fn worker_stdout() -> Box<dyn std::io::Write> {
+    Box::new(std::io::stdout().lock())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::ScanWorker = cli.command {
         // stdout carries the protocol: nothing else may be written to it, so no logging set-up.
-        let code = counter_agent_driver_sane::run_worker(std::io::stdin(), std::io::stdout().lock());
+        let code = counter_agent_driver_sane::run_worker(std::io::stdin(), worker_stdout());
         return ExitCode::from(u8::try_from(code).unwrap_or(2));
     }
     init_logging();

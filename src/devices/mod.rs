@@ -63,6 +63,10 @@ pub enum ScanUpdate {
     Cancelled,
 }
 
+/// Scan updates waiting for the session: one raw A4 colour page at 300 dpi is 26 MB, so the scanner
+/// may run at most this many pages ahead of the page processing (which keeps up at ADF speeds).
+const SCAN_UPDATES_BUFFERED: usize = 1;
+
 /// Called by actors when a device's status changes.
 pub type StatusListener = Arc<dyn Fn(&DeviceInfo, DeviceStatus) + Send + Sync>;
 
@@ -129,7 +133,7 @@ impl DeviceHandle {
         cancel: CancelToken,
     ) -> Result<mpsc::Receiver<ScanUpdate>, DeviceError> {
         self.expect_kind(DeviceKind::Scanner)?;
-        let (updates, receiver) = mpsc::channel(4);
+        let (updates, receiver) = mpsc::channel(SCAN_UPDATES_BUFFERED);
         self.send(Command::ScanStart { request, cancel, updates })?;
         Ok(receiver)
     }
@@ -137,7 +141,7 @@ impl DeviceHandle {
     /// Continues a paused batch (after a jam was cleared).
     pub fn continue_scan(&self, cancel: CancelToken) -> Result<mpsc::Receiver<ScanUpdate>, DeviceError> {
         self.expect_kind(DeviceKind::Scanner)?;
-        let (updates, receiver) = mpsc::channel(4);
+        let (updates, receiver) = mpsc::channel(SCAN_UPDATES_BUFFERED);
         self.send(Command::ScanContinue { cancel, updates })?;
         Ok(receiver)
     }

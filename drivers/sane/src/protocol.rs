@@ -204,8 +204,14 @@ fn write_frame(out: &mut impl Write, tag: u8, payload: &[u8]) -> io::Result<()> 
     out.flush()
 }
 
-/// Reads one frame; `Ok(None)` at a clean end of stream (between frames).
-fn read_frame(input: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
+/// A page message's header: width, height, dpi (u32), format (u8), stride (u64), side (u8),
+/// pixel byte count (u32); the pixels follow.
+const PAGE_HEADER: usize = 4 + 4 + 4 + 1 + 8 + 1 + 4;
+
+/// Reads one frame; `Ok(None)` at a clean end of stream (between frames). A frame tagged
+/// `split_tag` comes back in two buffers, the first `split_at` bytes and the rest, so a page's
+/// pixels land in a buffer of their own (moving 26 MB down by a header's length costs a copy).
+fn read_frame(input: &mut impl Read, split_tag: Option<(u8, usize)>) -> io::Result<Option<(u8, Vec<u8>, Vec<u8>)>> {
     let mut head = [0u8; 5];
     let mut got = 0;
     while got < head.len() {
@@ -221,9 +227,16 @@ fn read_frame(input: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
     if len > MAX_FRAME {
         return Err(invalid(format!("a {len}-byte message is too large")));
     }
-    let mut payload = vec![0u8; len as usize];
+    let len = len as usize;
+    let split = match split_tag {
+        Some((tag, at)) if tag == head[0] => at.min(len),
+        _ => len,
+    };
+    let mut payload = vec![0u8; split];
     input.read_exact(&mut payload)?;
-    Ok(Some((head[0], payload)))
+    let mut rest = vec![0u8; len - split];
+    input.read_exact(&mut rest)?;
+    Ok(Some((head[0], payload, rest)))
 }
 
 fn source_code(source: ScanSource) -> u8 {
@@ -276,7 +289,7 @@ pub fn write_command(out: &mut impl Write, command: &Command) -> io::Result<()> 
 }
 
 pub fn read_command(input: &mut impl Read) -> io::Result<Option<Command>> {
-    let Some((tag, payload)) = read_frame(input)? else { return Ok(None) };
+    let Some((tag, payload, _)) = read_frame(input, None)? else { return Ok(None) };
     let mut f = Fields(&payload);
     let command = match tag {
         OPEN => {
@@ -357,9 +370,9 @@ fn write_page(out: &mut impl Write, page: &RawPage) -> io::Result<()> {
     out.flush()
 }
 
-/// A page message: the header, then the pixels moved (not copied) out of the payload.
-fn read_page(mut payload: Vec<u8>) -> io::Result<RawPage> {
-    let mut f = Fields(&payload);
+/// A page message: the header, then the pixels (kept in the buffer they were read into).
+fn read_page(header: &[u8], data: Vec<u8>) -> io::Result<RawPage> {
+    let mut f = Fields(header);
     let (width, height, dpi) = (f.u32()?, f.u32()?, f.u32()?);
     let format = match f.u8()? {
         0 => PixelFormat::Gray8,
@@ -370,8 +383,9 @@ fn read_page(mut payload: Vec<u8>) -> io::Result<RawPage> {
     let stride = usize::try_from(f.u64()?).map_err(|_| invalid("stride too large".into()))?;
     let side = if f.u8()? == 1 { PageSide::Back } else { PageSide::Front };
     let n_bytes = f.u32()? as usize;
-    if f.0.len() != n_bytes {
-        return Err(invalid(format!("a page announces {n_bytes} bytes but carries {}", f.0.len())));
+    f.end()?;
+    if data.len() != n_bytes {
+        return Err(invalid(format!("a page announces {n_bytes} bytes but carries {}", data.len())));
     }
     let row = match format {
         PixelFormat::Gray8 => width as usize,
@@ -382,9 +396,7 @@ fn read_page(mut payload: Vec<u8>) -> io::Result<RawPage> {
     if stride < row || needed != Some(n_bytes) {
         return Err(invalid(format!("a {width}×{height} page with stride {stride} cannot have {n_bytes} bytes")));
     }
-    let header = payload.len() - n_bytes;
-    payload.drain(..header);
-    Ok(RawPage { width, height, dpi, format, stride, side, data: payload })
+    Ok(RawPage { width, height, dpi, format, stride, side, data })
 }
 
 pub fn write_reply(out: &mut impl Write, reply: &Reply) -> io::Result<()> {
@@ -421,9 +433,9 @@ pub fn write_reply(out: &mut impl Write, reply: &Reply) -> io::Result<()> {
 }
 
 pub fn read_reply(input: &mut impl Read) -> io::Result<Option<Reply>> {
-    let Some((tag, payload)) = read_frame(input)? else { return Ok(None) };
+    let Some((tag, payload, pixels)) = read_frame(input, Some((PAGE, PAGE_HEADER)))? else { return Ok(None) };
     if tag == PAGE {
-        return read_page(payload).map(|page| Some(Reply::Page(page)));
+        return read_page(&payload, pixels).map(|page| Some(Reply::Page(page)));
     }
     let mut f = Fields(&payload);
     let reply = match tag {
