@@ -208,10 +208,13 @@ fn write_frame(out: &mut impl Write, tag: u8, payload: &[u8]) -> io::Result<()> 
 /// pixel byte count (u32); the pixels follow.
 const PAGE_HEADER: usize = 4 + 4 + 4 + 1 + 8 + 1 + 4;
 
+/// A frame read back: its tag, the payload (or its first part), and the rest of a split payload.
+type Frame = (u8, Vec<u8>, Vec<u8>);
+
 /// Reads one frame; `Ok(None)` at a clean end of stream (between frames). A frame tagged
 /// `split_tag` comes back in two buffers, the first `split_at` bytes and the rest, so a page's
 /// pixels land in a buffer of their own (moving 26 MB down by a header's length costs a copy).
-fn read_frame(input: &mut impl Read, split_tag: Option<(u8, usize)>) -> io::Result<Option<(u8, Vec<u8>, Vec<u8>)>> {
+fn read_frame(input: &mut impl Read, split_tag: Option<(u8, usize)>) -> io::Result<Option<Frame>> {
     let mut head = [0u8; 5];
     let mut got = 0;
     while got < head.len() {
