@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -155,6 +156,8 @@ pub struct Agent {
     listener: TcpListener,
     state: AppState,
     sim: SimControl,
+    /// Where scan sessions keep their pages; emptied when the agent stops.
+    scans_dir: PathBuf,
 }
 
 impl Agent {
@@ -172,7 +175,8 @@ impl Agent {
         let tokens = Tokens::load(store.clone())?;
         let audit = Audit::open(&station.data_dir).map_err(StartError::Audit)?;
         let (devices, sim) = start_devices(&station, &options, &events)?;
-        let scans = start_scans(&station, &options, &devices, &events, station.data_dir.join("scans"))?;
+        let scans_dir = station.data_dir.join("scans");
+        let scans = start_scans(&station, &options, &devices, &events, scans_dir.clone())?;
         let prints =
             PrintService::start(store.clone(), devices.clone(), events.clone(), station.data_dir.join("spool"))?;
 
@@ -212,7 +216,7 @@ impl Agent {
                 max_print_body: MAX_PRINT_BODY,
             }),
         };
-        Ok(Agent { listener, state, sim })
+        Ok(Agent { listener, state, sim, scans_dir })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -233,12 +237,19 @@ impl Agent {
         self.state.inner.tokens.clone()
     }
 
-    /// Serves until `shutdown` resolves, then stops the device actors.
+    /// Serves until `shutdown` resolves, then stops the device actors and deletes every scanned
+    /// page (scans do not outlive the agent: they are citizen data, and no session survives a
+    /// restart to claim them).
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let devices = self.state.inner.devices.clone();
         let router = crate::api::router(self.state);
         let result = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
         devices.shutdown();
+        if let Err(error) = std::fs::remove_dir_all(&self.scans_dir) {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(message = "Cannot delete scanned pages at shutdown.", %error);
+            }
+        }
         result
     }
 }

@@ -28,6 +28,9 @@ pub enum EventBody {
         device: String,
         state: String,
         reason: Option<String>,
+        /// The driver error's text (English, for a technician) when one paused or failed the batch.
+        #[serde(default)]
+        detail: Option<String>,
         #[serde(default)]
         failed_page: Option<u32>,
         n_pages: u32,

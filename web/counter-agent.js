@@ -40,11 +40,13 @@ const SILENCE_LIMIT_MS = 70_000;
  * @typedef {{ index: number, id: string, width: number, height: number, dpi: number,
  *             class: "text" | "color" | "gray" | "blank", blank: boolean, skew_corrected: boolean,
  *             skew_degrees: number, cropped: boolean, encoding: "g4" | "jpeg-gray" | "jpeg-color",
- *             rotation: 0 | 90 | 180 | 270, bytes: number, url: string, thumbnail_url: string }} ScanPage
+ *             rotation: 0 | 90 | 180 | 270, bytes: number, sha256: string, url: string,
+ *             thumbnail_url: string }} ScanPage
  *   `index` is the 1-based position (changes on reorder/delete); `id` never changes.
  * @typedef {"scanning" | "paused" | "completed" | "failed" | "cancelled"} ScanState
  * @typedef {{ id: string, device: string, source: string, color: string, dpi: number,
- *             state: ScanState, reason: string | null, failed_page: number | null, pages: ScanPage[],
+ *             state: ScanState, reason: string | null, detail: string | null, failed_page: number | null,
+ *             pages: ScanPage[],
  *             document_url: string,
  *             created_at: string, updated_at: string }} Scan
  * @typedef {"queued" | "printing" | "waiting" | "printed" | "failed" | "cancelled"} PrintState
@@ -119,6 +121,7 @@ export const ERROR_TEXT_VI = Object.freeze({
   device_busy: "Thiết bị đang bận với việc khác — đợi xong rồi thử lại.",
   device_unavailable: "Thiết bị chưa sẵn sàng — kiểm tra nguồn điện, cáp và giấy rồi thử lại.",
   scan_not_paused: "Lượt quét không ở trạng thái tạm dừng.",
+  scan_in_progress: "Máy đang quét — đợi quét xong (hoặc tạm dừng) rồi lấy tài liệu.",
   no_pages: "Chưa có trang nào được quét.",
   page_not_found: "Không có trang này (có thể vừa bị xoá) — tải lại danh sách trang.",
   invalid_page_order: "Thứ tự trang không hợp lệ (danh sách trang vừa thay đổi) — thử lại.",

@@ -260,6 +260,9 @@ pub struct PageDto {
     pub rotation: u16,
     /// Size of the stored image.
     pub bytes: u64,
+    /// SHA-256 (hex) of the stored image, as the PDF's `PageSHA256-n` records it; a JPEG page
+    /// without rotation downloads with exactly these bytes.
+    pub sha256: String,
     /// The page as JPEG (`?format=png` for PNG).
     pub url: String,
     pub thumbnail_url: String,
@@ -275,6 +278,9 @@ pub struct ScanDto {
     /// `scanning`, `paused` (fault; `continue` resumes), `completed`, `failed`, `cancelled`.
     pub state: &'static str,
     pub reason: Option<String>,
+    /// When a driver error paused or failed the batch: its text (English, for a technician, e.g.
+    /// which sources the scanner offers); cleared by `continue`.
+    pub detail: Option<String>,
     /// 1-based index of the page a pause or failure happened at.
     pub failed_page: Option<u32>,
     pub pages: Vec<PageDto>,
@@ -304,6 +310,7 @@ impl PageDto {
             encoding: page.encoding.as_str(),
             rotation: page.rotation.degrees(),
             bytes: page.n_bytes,
+            sha256: crate::scan::pipeline::hex(&page.sha256),
             url: format!("/v1/scans/{scan_id}/pages/{}", page.index),
             thumbnail_url: thumbnail_url(scan_id, page.index),
         }
@@ -322,6 +329,7 @@ impl From<ScanView> for ScanDto {
             dpi: view.dpi,
             state: view.state.as_str(),
             reason: view.reason,
+            detail: view.detail,
             created_at: iso_time(view.created_ms),
             updated_at: iso_time(view.updated_ms),
             id: view.id,

@@ -34,6 +34,7 @@ pub enum ErrorCode {
     DeviceBusy,
     DeviceUnavailable,
     ScanNotPaused,
+    ScanInProgress,
     NoPages,
     PageNotFound,
     InvalidPageOrder,
@@ -47,7 +48,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 34] = [
         ErrorCode::HostNotAllowed,
         ErrorCode::OriginNotAllowed,
         ErrorCode::OriginRequired,
@@ -71,6 +72,7 @@ impl ErrorCode {
         ErrorCode::DeviceBusy,
         ErrorCode::DeviceUnavailable,
         ErrorCode::ScanNotPaused,
+        ErrorCode::ScanInProgress,
         ErrorCode::NoPages,
         ErrorCode::PageNotFound,
         ErrorCode::InvalidPageOrder,
@@ -109,6 +111,7 @@ impl ErrorCode {
             ErrorCode::DeviceBusy => "device_busy",
             ErrorCode::DeviceUnavailable => "device_unavailable",
             ErrorCode::ScanNotPaused => "scan_not_paused",
+            ErrorCode::ScanInProgress => "scan_in_progress",
             ErrorCode::NoPages => "no_pages",
             ErrorCode::PageNotFound => "page_not_found",
             ErrorCode::InvalidPageOrder => "invalid_page_order",

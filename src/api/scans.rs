@@ -42,6 +42,8 @@ fn scan_error(error: ScanError) -> ApiError {
         ScanError::StorageFull => ApiError::storage_full(),
         ScanError::Io(error) if error.kind() == std::io::ErrorKind::StorageFull => ApiError::storage_full(),
         ScanError::NoPages => ApiError::new(StatusCode::CONFLICT, ErrorCode::NoPages, error.to_string()),
+        ScanError::InProgress(_) => ApiError::new(StatusCode::CONFLICT, ErrorCode::ScanInProgress, error.to_string())
+            .hint("wait for the scan to finish or pause (the `scan.state` event says when); then get the document, continue or delete it"),
         ScanError::TooLarge { smallest, limit } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::DocumentTooLarge,
@@ -139,7 +141,8 @@ fn image_response(bytes: Vec<u8>, content_type: &'static str) -> Response {
     response
 }
 
-/// One page (1-based index) with its rotation applied, as JPEG (default) or PNG.
+/// One page (1-based index) with its rotation applied, as JPEG (default) or PNG. A JPEG-stored page
+/// without rotation comes back byte for byte as stored (its SHA-256 is the page's `sha256`).
 #[utoipa::path(get, path = "/v1/scans/{id}/pages/{n}", security(("bearer" = [])),
     params(("id" = String, Path), ("n" = u32, Path), ("format" = Option<String>, Query, description = "`jpeg` (default) or `png`")),
     responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 200, content_type = "image/png", body = Vec<u8>),
@@ -227,7 +230,9 @@ pub async fn reorder(
     Ok(Json(app.inner.scans.reorder(&auth.origin, &id, &request.order).map_err(scan_error)?.into()))
 }
 
-/// The assembled PDF (built one at a time; re-encoded smaller when `max_bytes` asks for it).
+/// The assembled PDF (built one at a time; re-encoded smaller when `max_bytes` asks for it). Refused
+/// with 409 `scan_in_progress` while the batch is scanning; paused, completed and failed scans give
+/// the pages kept so far.
 #[utoipa::path(get, path = "/v1/scans/{id}/document", security(("bearer" = [])),
     params(("id" = String, Path), ("max_bytes" = Option<usize>, Query, description = "fit the PDF under this many bytes")),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]

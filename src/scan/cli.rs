@@ -81,6 +81,8 @@ pub async fn scan_to_file(
     out: &Path,
     terminal: &Terminal,
 ) -> Result<usize, CliScanError> {
+    // A path that cannot be written is found before the clerk feeds a stack of paper, not after.
+    check_writable(out).map_err(|source| CliScanError::Write { path: out.to_path_buf(), source })?;
     let mut events = service.events().subscribe();
     let scan = service.start(CLI_ORIGIN, request)?;
     let id = scan.id.clone();
@@ -201,13 +203,28 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
-/// Writes beside `path`, syncs, then renames over it: the file is either whole or not there.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// The temporary file written beside `path` before it is renamed over it.
+fn part_path(path: &Path) -> std::io::Result<PathBuf> {
     let name = path.file_name().ok_or_else(|| std::io::Error::other("the output path has no file name"))?;
     let mut part_name = std::ffi::OsString::from(".");
     part_name.push(name);
     part_name.push(format!(".{}.part", std::process::id()));
-    let part = path.with_file_name(part_name);
+    Ok(path.with_file_name(part_name))
+}
+
+/// Whether the document can be written to `path` later: creates and removes its temporary file.
+fn check_writable(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        return Err(std::io::Error::other("it is a folder; give a file name such as hoso.pdf"));
+    }
+    let part = part_path(path)?;
+    std::fs::File::create(&part)?;
+    std::fs::remove_file(&part)
+}
+
+/// Writes beside `path`, syncs, then renames over it: the file is either whole or not there.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let part = part_path(path)?;
     let written = (|| {
         let mut file = std::fs::File::create(&part)?;
         file.write_all(bytes)?;

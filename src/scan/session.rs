@@ -84,6 +84,8 @@ pub enum ScanError {
     Busy { device: String, scan_id: Option<String> },
     #[error("scan has no pages yet")]
     NoPages,
+    #[error("scan `{0}` is still scanning, so its document is not complete")]
+    InProgress(String),
     #[error("the smallest document reached is {smallest} bytes, over the {limit}-byte limit")]
     TooLarge { smallest: usize, limit: usize },
     #[error("the page image cannot be rendered")]
@@ -134,6 +136,8 @@ pub struct PageView {
     /// The clerk's rotation (applied by render and the PDF's `/Rotate`).
     pub rotation: Rotation,
     pub n_bytes: u64,
+    /// SHA-256 of the stored image (the PDF's `PageSHA256-n`).
+    pub sha256: [u8; 32],
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +149,9 @@ pub struct ScanView {
     pub dpi: u32,
     pub state: ScanState,
     pub reason: Option<String>,
+    /// The driver's own words (English, for a technician) when a driver error paused or failed the
+    /// batch; never citizen data.
+    pub detail: Option<String>,
     /// 1-based index of the page that failed (jam, storage) when paused or failed.
     pub failed_page: Option<u32>,
     pub pages: Vec<PageView>,
@@ -185,6 +192,7 @@ impl StoredPage {
             encoding: self.encoding,
             rotation: self.rotation,
             n_bytes: self.n_bytes,
+            sha256: self.sha256,
         }
     }
 
@@ -203,6 +211,8 @@ struct Session {
     crop_id_card: bool,
     state: ScanState,
     reason: Option<String>,
+    /// The driver error's text when one paused or failed the batch.
+    detail: Option<String>,
     failed_page: Option<u32>,
     pages: Vec<StoredPage>,
     /// Pages received so far (names files: `page-NNNN.ext` never repeats within a session).
@@ -228,6 +238,7 @@ impl Session {
             dpi: self.request.dpi,
             state: self.state,
             reason: self.reason.clone(),
+            detail: self.detail.clone(),
             failed_page: self.failed_page,
             pages: self.pages.iter().enumerate().map(|(i, p)| p.view(i)).collect(),
             created_ms: self.created_ms,
@@ -404,6 +415,7 @@ impl ScanService {
                 crop_id_card: request.crop_id_card,
                 state: ScanState::Scanning,
                 reason: None,
+                detail: None,
                 failed_page: None,
                 pages: Vec::new(),
                 n_received: 0,
@@ -451,7 +463,7 @@ impl ScanService {
                                     "storage_error"
                                 };
                                 self.stop_batch(&session);
-                                self.finish(&session, ScanState::Failed, Some(reason.into()), true);
+                                self.finish(&session, ScanState::Failed, Some(reason.into()), None, true);
                                 return;
                             }
                         }
@@ -459,31 +471,33 @@ impl ScanService {
                             tracing::warn!(message = "Scanner delivered a page the pipeline refused.", %error, code = error.code());
                             self.stop_batch(&session);
                             let reason = StatusReason::ProtocolError.code().into();
-                            self.finish(&session, ScanState::Failed, Some(reason), true);
+                            self.finish(&session, ScanState::Failed, Some(reason), None, true);
                             return;
                         }
                         Err(join) => {
                             tracing::error!(message = "Page pipeline panicked.", error = %join);
                             self.stop_batch(&session);
-                            self.finish(&session, ScanState::Failed, Some("internal".into()), true);
+                            self.finish(&session, ScanState::Failed, Some("internal".into()), None, true);
                             return;
                         }
                     }
                 }
                 ScanUpdate::Paused(error) => {
-                    self.finish(&session, ScanState::Paused, Some(reason_code(&error)), true);
+                    let detail = Some(error.to_string());
+                    self.finish(&session, ScanState::Paused, Some(reason_code(&error)), detail, true);
                 }
-                ScanUpdate::Finished => self.finish(&session, ScanState::Completed, None, false),
+                ScanUpdate::Finished => self.finish(&session, ScanState::Completed, None, None, false),
                 ScanUpdate::Failed(error) => {
-                    self.finish(&session, ScanState::Failed, Some(reason_code(&error)), true);
+                    let detail = Some(error.to_string());
+                    self.finish(&session, ScanState::Failed, Some(reason_code(&error)), detail, true);
                 }
                 ScanUpdate::Cancelled => {
                     // Cancelled by the page cap: a normal end with a reason; by a delete: gone anyway.
                     let capped = lock(&session).pages.len() >= MAX_PAGES;
                     if capped {
-                        self.finish(&session, ScanState::Completed, Some("too_many_pages".into()), false);
+                        self.finish(&session, ScanState::Completed, Some("too_many_pages".into()), None, false);
                     } else {
-                        self.finish(&session, ScanState::Cancelled, None, false);
+                        self.finish(&session, ScanState::Cancelled, None, None, false);
                     }
                 }
             }
@@ -577,8 +591,16 @@ impl ScanService {
         }
     }
 
-    /// Records the outcome. `at_next_page`: the page after the last kept one is the one that failed.
-    fn finish(&self, session: &SessionRef, state: ScanState, reason: Option<String>, at_next_page: bool) {
+    /// Records the outcome. `detail`: the driver error's text, if one ended the batch.
+    /// `at_next_page`: the page after the last kept one is the one that failed.
+    fn finish(
+        &self,
+        session: &SessionRef,
+        state: ScanState,
+        reason: Option<String>,
+        detail: Option<String>,
+        at_next_page: bool,
+    ) {
         {
             let mut s = lock(session);
             if s.state == ScanState::Cancelled {
@@ -586,8 +608,19 @@ impl ScanService {
             }
             s.state = state;
             s.reason = reason;
+            s.detail = detail;
             s.failed_page = at_next_page.then_some(s.pages.len() as u32 + 1);
             s.mark_changed();
+            // What a technician needs to follow a batch; page content never goes to the log.
+            tracing::info!(
+                message = "Scan ended.",
+                scan = %s.id,
+                device = %s.device,
+                state = s.state.as_str(),
+                reason = s.reason.as_deref().unwrap_or(""),
+                detail = s.detail.as_deref().unwrap_or(""),
+                n_pages = s.pages.len(),
+            );
         }
         self.publish_state(session);
     }
@@ -602,6 +635,7 @@ impl ScanService {
                     device: s.device.clone(),
                     state: s.state.as_str().to_string(),
                     reason: s.reason.clone(),
+                    detail: s.detail.clone(),
                     failed_page: s.failed_page,
                     n_pages: s.pages.len() as u32,
                 },
@@ -656,6 +690,7 @@ impl ScanService {
             let mut s = lock(&session);
             s.state = ScanState::Scanning;
             s.reason = None;
+            s.detail = None;
             s.failed_page = None;
             s.updated_ms = now_ms();
             s.changed = Instant::now();
@@ -810,10 +845,15 @@ impl ScanService {
         Ok((EncodedImage { bytes, ..template }, rotation))
     }
 
-    /// One page (1-based index) as JPEG or PNG, with its rotation applied.
+    /// One page (1-based index) as JPEG or PNG, with its rotation applied. A stored JPEG page asked
+    /// for as JPEG without rotation is served as stored (same bytes as in the PDF).
     pub async fn page(&self, origin: &str, id: &str, index: u32, format: ViewFormat) -> Result<Vec<u8>, ScanError> {
         let session = self.session(origin, id)?;
         let (image, rotation) = self.load_page(&session, index).await?;
+        let stored_jpeg = matches!(image.encoding, Encoding::JpegGray | Encoding::JpegColor);
+        if stored_jpeg && rotation == Rotation::None && format == ViewFormat::Jpeg {
+            return Ok(image.bytes);
+        }
         tokio::task::spawn_blocking(move || pipeline::render(&image, rotation, format, None))
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?
@@ -853,6 +893,9 @@ impl ScanService {
         let session = self.session(origin, id)?;
         let (pages, created_ms) = {
             let s = lock(&session);
+            if s.state == ScanState::Scanning {
+                return Err(ScanError::InProgress(s.id.clone()));
+            }
             let pages: Vec<(EncodedImage, Rotation, [u8; 32], PathBuf)> =
                 s.pages.iter().map(|p| (p.image(Vec::new()), p.rotation, p.sha256, p.path.clone())).collect();
             (pages, s.created_ms)
@@ -907,7 +950,7 @@ impl ScanService {
             } else if state == ScanState::Paused && unchanged >= self.inner.paused_idle {
                 self.stop_batch(&session);
                 let failed_page = lock(&session).failed_page;
-                self.finish(&session, ScanState::Failed, Some("abandoned".into()), false);
+                self.finish(&session, ScanState::Failed, Some("abandoned".into()), None, false);
                 lock(&session).failed_page = failed_page;
             }
         }
@@ -1004,6 +1047,7 @@ mod tests {
             crop_id_card: true,
             state: ScanState::Scanning,
             reason: None,
+            detail: None,
             failed_page: None,
             pages: Vec::new(),
             n_received: 0,

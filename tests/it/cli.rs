@@ -225,3 +225,27 @@ fn serve_on_a_taken_port_says_so_once_and_exits() {
     assert!(stderr.contains("another counter-agent"), "{stderr}");
     assert_eq!(stderr.matches("os error").count(), 1, "the OS error is printed once: {stderr}");
 }
+
+#[test]
+fn scan_refuses_an_output_path_it_cannot_write_before_scanning() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    for out in [dir.path().join("no-such-folder").join("hoso.pdf"), dir.path().to_path_buf()] {
+        let started = std::time::Instant::now();
+        let (ok, _, stderr) = run(agent_binary()
+            .args(["scan", "--demo", "--device", "scanner", "--source", "adf", "--dpi", "300", "--data-dir"])
+            .arg(&data_dir)
+            .arg("--out")
+            .arg(&out));
+        assert!(!ok, "{}: {stderr}", out.display());
+        assert!(stderr.contains(&out.display().to_string()), "names the path: {stderr}");
+        assert!(!stderr.contains("page(s) were scanned"), "refused before scanning: {stderr}");
+        // A 4-page 300 dpi batch on the simulator takes seconds; the refusal must not wait for it.
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "took {:?}", started.elapsed());
+    }
+    assert!(std::fs::read_dir(dir.path()).expect("dir").all(|e| !e
+        .expect("entry")
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".part")));
+}

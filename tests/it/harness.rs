@@ -132,13 +132,21 @@ impl TestAgent {
         }
     }
 
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.stop_keeping_data().await;
+    }
+
+    /// Stops the agent the way Ctrl+C does and hands back its data directory for inspection.
+    pub async fn stop_keeping_data(mut self) -> tempfile::TempDir {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+            let served = tokio::time::timeout(Duration::from_secs(10), task).await;
+            assert!(served.is_ok(), "the agent did not stop within 10 s");
         }
+        let empty = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.data_dir, empty)
     }
 }
 

@@ -177,6 +177,120 @@ async fn a_jam_names_the_failed_page_and_continue_appends_after_edits() {
     agent.stop().await;
 }
 
+/// A jam pauses with the driver's own words in `detail` (view and event); `continue` clears them.
+#[tokio::test]
+async fn a_pause_carries_the_driver_detail_and_continue_clears_it() {
+    let agent = TestAgent::start().await;
+    let token = agent.clerk_token();
+    let mut socket = agent.open_stream(&token).await;
+    agent.sim.jam_at_page("scanner", 2);
+    let id = agent.start_scan(&token, &adf()).await;
+    let events = events_until(&mut socket, |e| e["type"] == "scan.state" && e["data"]["state"] == "paused").await;
+    let paused = &events.last().expect("event")["data"];
+    let detail = paused["detail"].as_str().expect("a detail on the paused event").to_string();
+    assert!(!detail.trim().is_empty(), "{paused}");
+    assert_eq!(paused["reason"], "jammed");
+    let scan = scan_json(&agent, &token, &id).await;
+    assert_eq!((scan["state"].as_str(), scan["detail"].as_str()), (Some("paused"), Some(detail.as_str())), "{scan}");
+
+    let resumed = agent.request(Method::POST, &format!("/v1/scans/{id}/continue")).bearer_auth(&token).json(&json!({}));
+    let resumed: Value = resumed.send().await.expect("send").json().await.expect("json");
+    assert!(resumed["detail"].is_null(), "{resumed}");
+    let events = events_until(&mut socket, |e| e["type"] == "scan.state" && e["data"]["state"] == "completed").await;
+    let states: Vec<&Value> = events.iter().filter(|e| e["type"] == "scan.state").map(|e| &e["data"]).collect();
+    assert!(states.iter().all(|s| s["detail"].is_null()), "{states:?}");
+    let scan = scan_json(&agent, &token, &id).await;
+    assert!(scan["detail"].is_null() && scan["reason"].is_null(), "{scan}");
+    agent.stop().await;
+}
+
+/// While the batch is scanning the PDF would be partial: 409 `scan_in_progress`. Paused and
+/// completed scans give the pages kept so far.
+#[tokio::test]
+async fn the_document_is_refused_while_scanning_and_served_when_paused_or_completed() {
+    let agent = TestAgent::start().await;
+    let token = agent.clerk_token();
+    let mut socket = agent.open_stream(&token).await;
+    agent.sim.jam_at_page("scanner", 3);
+    // 300 dpi: each page takes long enough that the batch is still scanning when asked.
+    let body = json!({"device": "scanner", "source": "adf", "dpi": 300});
+    let id = agent.start_scan(&token, &body).await;
+    let response = agent.get(&format!("/v1/scans/{id}/document"), &token).send().await.expect("send");
+    assert_eq!(error_code(response).await, (409, "scan_in_progress".into()));
+
+    events_until(&mut socket, |e| e["type"] == "scan.state" && e["data"]["state"] == "paused").await;
+    let (status, content_type, pdf) =
+        bytes_of(agent.get(&format!("/v1/scans/{id}/document"), &token).send().await.expect("send")).await;
+    assert_eq!((status, content_type.as_str()), (200, "application/pdf"));
+    assert_eq!(pdf_pages(&pdf), 2, "the pages before the jam");
+
+    let resumed = agent.request(Method::POST, &format!("/v1/scans/{id}/continue")).bearer_auth(&token).json(&json!({}));
+    assert_eq!(resumed.send().await.expect("send").status(), 202);
+    let response = agent.get(&format!("/v1/scans/{id}/document"), &token).send().await.expect("send");
+    let (status, body) = (response.status().as_u16(), response.text().await.expect("body"));
+    assert_eq!(status, 409, "{body}");
+    let body: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(body["error"]["code"], "scan_in_progress");
+    assert!(body["error"]["hint"].as_str().is_some_and(|h| h.contains("wait")), "{body}");
+
+    events_until(&mut socket, |e| e["type"] == "scan.state" && e["data"]["state"] == "completed").await;
+    let (status, _, pdf) =
+        bytes_of(agent.get(&format!("/v1/scans/{id}/document"), &token).send().await.expect("send")).await;
+    assert_eq!(status, 200);
+    assert_eq!(pdf_pages(&pdf), 4);
+    agent.stop().await;
+}
+
+/// A JPEG page without rotation downloads exactly as stored: its SHA-256 is the page's `sha256`
+/// and the PDF's `PageSHA256-n`. A turned page is rendered (other bytes), PNG too.
+#[tokio::test]
+async fn a_jpeg_page_downloads_with_the_bytes_the_pdf_embeds() {
+    use sha2::{Digest, Sha256};
+    let agent = TestAgent::start().await;
+    let token = agent.clerk_token();
+    let (id, scan) = completed_scan(&agent, &token).await;
+    let (_, _, pdf) =
+        bytes_of(agent.get(&format!("/v1/scans/{id}/document"), &token).send().await.expect("send")).await;
+    let info = pdfinfo(&pdf, &["-custom"]);
+    let mut jpeg_pages = Vec::new();
+    for page in scan["pages"].as_array().expect("pages") {
+        let index = page["index"].as_u64().expect("index");
+        let sha256 = page["sha256"].as_str().expect("sha256");
+        assert_eq!(sha256.len(), 64, "{page}");
+        let key = format!("PageSHA256-{index}:");
+        let recorded = info.lines().find_map(|l| l.strip_prefix(key.as_str())).map(str::trim);
+        assert_eq!(recorded, Some(sha256), "page {index} in:\n{info}");
+        if page["encoding"].as_str().is_some_and(|e| e.starts_with("jpeg")) {
+            jpeg_pages.push((index, sha256.to_string()));
+        }
+    }
+    assert!(!jpeg_pages.is_empty(), "the simulated batch has JPEG pages: {scan}");
+    for (index, sha256) in &jpeg_pages {
+        for query in ["", "?format=jpeg"] {
+            let url = format!("/v1/scans/{id}/pages/{index}{query}");
+            let (status, content_type, bytes) = bytes_of(agent.get(&url, &token).send().await.expect("send")).await;
+            assert_eq!((status, content_type.as_str()), (200, "image/jpeg"));
+            let got: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(&got, sha256, "page {index}{query} served as stored");
+        }
+    }
+    let (index, sha256) = &jpeg_pages[0];
+    let rotated = agent.post(&format!("/v1/scans/{id}/pages/{index}/rotate"), &token, &json!({"degrees": 90}));
+    assert_eq!(rotated.send().await.expect("send").status(), 200);
+    let (status, _, bytes) =
+        bytes_of(agent.get(&format!("/v1/scans/{id}/pages/{index}"), &token).send().await.expect("send")).await;
+    assert_eq!(status, 200);
+    let got: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    assert_ne!(&got, sha256, "a turned page is rendered with its rotation");
+    let image = image::load_from_memory(&bytes).expect("jpeg");
+    let page = &scan["pages"][(*index - 1) as usize];
+    assert_eq!(
+        (u64::from(image.width()), u64::from(image.height())),
+        (page["height"].as_u64().expect("h"), page["width"].as_u64().expect("w"))
+    );
+    agent.stop().await;
+}
+
 #[tokio::test]
 async fn pages_are_reordered_rotated_and_deleted_and_the_pdf_follows() {
     let agent = TestAgent::start().await;
@@ -576,8 +690,14 @@ async fn the_openapi_document_lists_the_page_routes_and_their_codes() {
         assert!(paths[route][method].is_object(), "{method} {route} missing from the OpenAPI document");
     }
     let codes = &document["components"]["schemas"]["ErrorCode"]["enum"];
-    for code in ["page_not_found", "invalid_page_order", "invalid_rotation", "document_too_large", "unsupported_format"]
-    {
+    for code in [
+        "page_not_found",
+        "invalid_page_order",
+        "invalid_rotation",
+        "document_too_large",
+        "unsupported_format",
+        "scan_in_progress",
+    ] {
         assert!(codes.as_array().expect("codes").contains(&json!(code)), "{code}");
     }
     agent.stop().await;

@@ -110,3 +110,18 @@ async fn tokens_and_jobs_survive_a_restart_and_revocations_stick() {
     assert!(agent.sim.printed("a4").is_empty(), "printed again after the restart");
     agent.stop().await;
 }
+
+#[tokio::test]
+async fn scanned_pages_are_deleted_when_the_agent_stops() {
+    let agent = TestAgent::start().await;
+    let token = agent.clerk_token();
+    let id = agent.start_scan(&token, &serde_json::json!({"device": "scanner", "source": "flatbed", "dpi": 75})).await;
+    agent.wait_for(&format!("/v1/scans/{id}"), &token, |s| s["state"] == "completed").await;
+    let scans = agent.data_dir.path().join("scans");
+    let pages = std::fs::read_dir(scans.join(&id)).expect("the session folder").count();
+    assert!(pages >= 1, "the page is on disk while the agent runs");
+
+    let data_dir = agent.stop_keeping_data().await;
+    assert!(!data_dir.path().join("scans").exists(), "scanned pages outlived the agent");
+    assert!(data_dir.path().join("agent.sqlite3").exists(), "the rest of the data directory stays");
+}

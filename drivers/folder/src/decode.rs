@@ -17,8 +17,12 @@ use tiff::ColorType as TiffColor;
 pub const DEFAULT_DPI: u32 = 300;
 /// Longest side accepted, in pixels (A0 at 600 dpi is 28 000: far beyond any office scanner).
 pub const MAX_SIDE: u32 = 20_000;
-/// Most pixels accepted in one page: A3 at 600 dpi is 70 million.
-pub const MAX_PIXELS: u64 = 100_000_000;
+/// Most pixels accepted in one page. An A4 page at 600 dpi is 35 million pixels; A3 at 600 dpi
+/// (70 million) is refused — scan it at 400 dpi or less. The cap is about memory, not paper: a
+/// colour pixel costs at least 3 bytes in the daemon, plus the decoder's buffer and the
+/// pipeline's working copies, so one 40-million-pixel colour page already needs several hundred
+/// MB, and a file dropped into a shared folder must not be able to take the agent's memory.
+pub const MAX_PIXELS: u64 = 40_000_000;
 /// Densities outside this range are taken as "not said" (a stray 0 or 1 in a header).
 const DPI_RANGE: std::ops::RangeInclusive<u32> = 50..=4800;
 
@@ -31,8 +35,13 @@ pub enum FileError {
     NotAnImage,
     #[error("the JPEG data stops before its end marker: the file is truncated")]
     TruncatedJpeg,
-    #[error("the image is {width}×{height} pixels — more than {MAX_SIDE} per side or {MAX_PIXELS} in all is refused")]
+    #[error(
+        "the image is {width}×{height} pixels — more than {MAX_SIDE} per side or {MAX_PIXELS} in all is \
+         refused (scan at a lower dpi)"
+    )]
     TooLarge { width: u32, height: u32 },
+    #[error("the image is {width}×{height} pixels: it has no pixels")]
+    Empty { width: u32, height: u32 },
     #[error("the TIFF file has no pages")]
     NoPages,
     #[error("unsupported {format} pixel layout: {what}")]
@@ -121,12 +130,10 @@ impl PageSource {
 }
 
 fn check_size(width: u32, height: u32) -> Result<(), FileError> {
-    if width == 0
-        || height == 0
-        || width > MAX_SIDE
-        || height > MAX_SIDE
-        || u64::from(width) * u64::from(height) > MAX_PIXELS
-    {
+    if width == 0 || height == 0 {
+        return Err(FileError::Empty { width, height });
+    }
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(FileError::TooLarge { width, height });
     }
     Ok(())
@@ -236,6 +243,7 @@ fn decode_png(bytes: &[u8]) -> Result<RawPage, FileError> {
         source: image::ImageError::Decoding(image::error::DecodingError::new(ImageFormat::Png.into(), error)),
     })?;
     let info = reader.info();
+    check_size(info.width, info.height)?;
     let dpi = info
         .pixel_dims
         .filter(|dims| dims.unit == png::Unit::Meter)
@@ -248,17 +256,17 @@ fn decode_png(bytes: &[u8]) -> Result<RawPage, FileError> {
 
 fn decode_with_image(bytes: &[u8], format: ImageFormat, name: &'static str) -> Result<DynamicImage, FileError> {
     let failed = |source| FileError::Image { format: name, source };
+    // The header is read without limits so that an image too large is refused with its real
+    // size (`image`'s own limit error does not say it); the limits apply to the decoding.
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.no_limits();
+    let mut decoder = reader.into_decoder().map_err(failed)?;
+    let (width, height) = decoder.dimensions();
+    check_size(width, height)?;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
-    reader.limits(limits);
-    let decoder = reader.into_decoder().map_err(|error| match error {
-        image::ImageError::Limits(_) => FileError::TooLarge { width: 0, height: 0 },
-        error => failed(error),
-    })?;
-    let (width, height) = decoder.dimensions();
-    check_size(width, height)?;
+    decoder.set_limits(limits).map_err(failed)?;
     DynamicImage::from_decoder(decoder).map_err(failed)
 }
 

@@ -109,34 +109,108 @@ impl Inbox {
         Ok(candidates)
     }
 
-    /// The file's stamp now, or `None` when it is gone.
+    /// The file's stamp now, or `None` when it is gone or is no longer a regular file (replaced by
+    /// a symbolic link).
     pub fn stamp(&self, path: &Path) -> Option<Stamp> {
-        fs::metadata(path).ok().filter(fs::Metadata::is_file).map(|metadata| Stamp::of(&metadata))
+        regular_file(path).map(|metadata| Stamp::of(&metadata))
     }
 
     /// Moves a file to `rejected/` (created when needed) under a free name, with a
     /// `<name>.reason.txt` beside it saying why. Returns where the file went.
-    pub fn reject(&self, file: &Candidate, reason: &str) -> io::Result<PathBuf> {
+    pub fn reject(&self, file: &Candidate, reason: &str, keep: Duration) -> io::Result<PathBuf> {
         let rejected = self.dir.join(REJECTED_DIR);
         fs::create_dir_all(&rejected)?;
         let target = free_name(&rejected, &file.name);
         fs::rename(&file.path, &target)?;
         let target_name = target.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let (amount, english, vietnamese) = keep_in_words(keep);
         let note = format!(
             "{target_name}: not taken as a scanned page.\nReason: {reason}\n\
+             This file and this note are deleted automatically {amount} {english} after the file was rejected.\n\
              Tệp này không được lấy làm trang quét: tệp không phải ảnh JPEG, PNG, TIFF đọc được. \
-             Kiểm tra tệp rồi xoá, hoặc quét lại.\n"
+             Kiểm tra tệp rồi xoá, hoặc quét lại. Tệp và ghi chú này tự động bị xoá sau {amount} {vietnamese} \
+             kể từ khi bị từ chối.\n"
         );
         // The note is a courtesy; the file itself is what must not be lost.
-        let _ = fs::write(rejected.join(format!("{target_name}.reason.txt")), note);
+        let _ = fs::write(rejected.join(format!("{target_name}{NOTE_SUFFIX}")), note);
         Ok(target)
+    }
+
+    /// Deletes the files in `rejected/` that have been there longer than `keep`, each with its
+    /// `<name>.reason.txt`, and notes whose file is gone. A file's time there is the newer of its
+    /// own and its note's modification time: a rename keeps the printer's (maybe old, maybe wrong)
+    /// time on the file, while the note is written when the file is rejected. Times in the future
+    /// count as now. Best effort: whatever cannot be listed or deleted is tried again next time.
+    /// Only regular files are deleted; symbolic links and folders are left alone, and nothing is
+    /// done when `rejected/` is itself a link. Returns how many entries went (a file with its note
+    /// counts once).
+    pub fn purge_rejected(&self, keep: Duration) -> usize {
+        let rejected = self.dir.join(REJECTED_DIR);
+        if !fs::symlink_metadata(&rejected).is_ok_and(|metadata| metadata.is_dir()) {
+            return 0;
+        }
+        let Ok(entries) = fs::read_dir(&rejected) else {
+            return 0;
+        };
+        let now = SystemTime::now();
+        let age = |metadata: &fs::Metadata| {
+            metadata.modified().ok().map_or(Duration::ZERO, |at| now.duration_since(at).unwrap_or(Duration::ZERO))
+        };
+        let mut deleted = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(metadata) = regular_file(&path) else {
+                continue;
+            };
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let mut note_name = entry.file_name();
+            note_name.push(NOTE_SUFFIX);
+            let note_path = rejected.join(note_name);
+            let note = regular_file(&note_path);
+            let is_a_note = name
+                .strip_suffix(NOTE_SUFFIX)
+                .is_some_and(|file_name| regular_file(&rejected.join(file_name)).is_some());
+            if note.is_none() && is_a_note {
+                continue; // goes with its file
+            }
+            // A file with its note, a file whose note was deleted, or a note whose file was.
+            let there = note.as_ref().map_or(age(&metadata), |note| age(note).min(age(&metadata)));
+            if there > keep && fs::remove_file(&path).is_ok() {
+                deleted += 1;
+                if note.is_some() {
+                    let _ = fs::remove_file(&note_path);
+                }
+            }
+        }
+        deleted
     }
 }
 
+/// The keep period for the note a person reads: whole hours, else whole minutes, else seconds.
+pub(crate) fn keep_in_words(keep: Duration) -> (u64, &'static str, &'static str) {
+    let seconds = keep.as_secs();
+    if seconds >= 3600 && seconds % 3600 == 0 {
+        (seconds / 3600, if seconds == 3600 { "hour" } else { "hours" }, "giờ")
+    } else if seconds >= 60 && seconds % 60 == 0 {
+        (seconds / 60, if seconds == 60 { "minute" } else { "minutes" }, "phút")
+    } else {
+        (seconds, if seconds == 1 { "second" } else { "seconds" }, "giây")
+    }
+}
+
+/// The note beside a rejected file: `<name>.reason.txt`.
+const NOTE_SUFFIX: &str = ".reason.txt";
+
 fn candidate(entry: &fs::DirEntry, name: String) -> Option<Candidate> {
-    // `metadata` follows symbolic links: a link to an image is taken like the image.
-    let metadata = fs::metadata(entry.path()).ok()?;
-    metadata.is_file().then(|| Candidate { path: entry.path(), name, stamp: Stamp::of(&metadata) })
+    // Symbolic links are never followed: a link could make the agent read (and send on) a file
+    // from anywhere it can read. Links, folders, pipes and devices are left where they are.
+    let metadata = regular_file(&entry.path())?;
+    Some(Candidate { path: entry.path(), name, stamp: Stamp::of(&metadata) })
+}
+
+/// The metadata of `path` if it is a regular file itself — not a symbolic link to one.
+fn regular_file(path: &Path) -> Option<fs::Metadata> {
+    fs::symlink_metadata(path).ok().filter(fs::Metadata::is_file)
 }
 
 /// `name`, or `name (2)`, `name (3)`… before the extension, whichever does not exist in `dir`.

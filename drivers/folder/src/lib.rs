@@ -2,7 +2,7 @@
 //!
 //! Many office multifunction printers "scan to folder": they write each scan job as image files
 //! into a shared folder (SMB or FTP). This driver turns such a folder into a scanner: connection
-//! `folder:<absolute path>[?settle=2s&idle=10s&wait=2m]`, scheme `folder`. The files arrive as the
+//! `folder:<absolute path>[?settle=2s&idle=10s&wait=2m&keep=24h]`, scheme `folder`. The files arrive as the
 //! pages of a scan session and go through the same pipeline as pages from SANE.
 //!
 //! ## Which files
@@ -14,7 +14,11 @@
 //! * **PDF is out of scope**: rendering PDF needs a PDF engine this agent does not carry. A PDF
 //!   is rejected like any other unreadable file, with a note asking to scan to JPEG or TIFF.
 //! * Ignored (left alone, never taken): hidden files (`.name`), `~$name` lock files, `*.part`,
-//!   `*.tmp`, `*.partial`, `*.crdownload`, `*.filepart`, `Thumbs.db`, `desktop.ini`, and folders.
+//!   `*.tmp`, `*.partial`, `*.crdownload`, `*.filepart`, `Thumbs.db`, `desktop.ini`, folders, and
+//!   anything that is not a regular file. **Symbolic links are never followed**: a link to an
+//!   image (`ln -s /elsewhere/x.jpg inbox/`) would make the agent read, and send on, a file from
+//!   outside the folder. A link is left where it is, and neither it nor its target is read,
+//!   moved or deleted. A file replaced by a link while it is read is dropped and not delivered.
 //! * Order: by modification time, then by name.
 //!
 //! ## When a file is complete
@@ -47,7 +51,12 @@
 //! does, CMYK TIFF naively; 16-bit samples cut to 8.
 //! The dpi is the file's own — JFIF density for JPEG, `pHYs` for PNG, `XResolution` with
 //! `ResolutionUnit` for TIFF — or 300 when absent or implausible (outside 50–4800). Images over
-//! 20 000 px per side or 100 million pixels are refused before decoding (decompression bombs).
+//! 20 000 px per side or 40 million pixels are refused before decoding (decompression bombs),
+//! with the size the file claims in the reason. 40 million is an A4 page at 600 dpi (35 Mpx) with
+//! a margin; the cap is about memory: each pixel of a colour page costs at least 3 bytes in the
+//! daemon, plus the decoder's buffer and the pipeline's working copies, and one file dropped into
+//! a shared folder must not be able to exhaust the agent's memory. A3 at 600 dpi is refused:
+//! scan it at 400 dpi or less.
 //! A TIFF is decoded one page at a time, so a long multi-page file never sits in memory whole.
 //! A decoder panic on a hostile file is caught and treated as an unreadable file.
 //!
@@ -63,6 +72,13 @@
 //!   with `Fault { reason: UnreadableFile }` (`unreadable_file`); the clerk's "continue" takes
 //!   the next files. Pages already taken from a file that fails half-way stay in the session; the
 //!   whole original goes to `rejected/`.
+//! * **Rejected files expire**: they are citizen documents too. A file in `rejected/` and its
+//!   `.reason.txt` are deleted once they have been there for `keep` (default 24 h, from 1 min to
+//!   30 days; [`Timing::rejected_keep`]) — counted from the newer of the file's and the note's
+//!   modification time (the move keeps the printer's time on the file; the note is written when
+//!   the file is rejected; a time in the future counts as now). Checked when a batch starts and on status polls (at most every 30 s); no
+//!   background thread. Notes whose file was deleted by hand expire too; links and folders in
+//!   `rejected/` are left alone. The note says when the file will go.
 //! * A file that cannot be deleted or moved (permissions changed mid-batch) is not taken again by
 //!   this process.
 //!

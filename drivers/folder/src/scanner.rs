@@ -75,7 +75,7 @@ impl FolderScanner {
 
     /// Moves an unreadable file to `rejected/` and pauses the batch with `unreadable_file`.
     fn reject(&mut self, file: &Candidate, reason: &str) -> DriverError {
-        if self.inbox.reject(file, reason).is_err() {
+        if self.inbox.reject(file, reason, self.timing.rejected_keep).is_err() {
             self.skip.insert((file.path.clone(), file.stamp));
         }
         if let Some(batch) = self.batch.as_mut() {
@@ -124,13 +124,14 @@ impl Device for FolderScanner {
         DeviceKind::Scanner
     }
 
-    /// Lists the folder on every poll; writes the probe file at most every `WRITE_PROBE_EVERY`
-    /// (the folder is a share others look at).
+    /// Lists the folder on every poll; writes the probe file, and deletes expired files in
+    /// `rejected/`, at most every `WRITE_PROBE_EVERY` (the folder is a share others look at).
     fn status(&mut self) -> Result<DeviceStatus, DriverError> {
         let probe = self.last_write_probe.elapsed() >= WRITE_PROBE_EVERY;
         self.inbox.check_access(probe).map_err(folder_gone)?;
         if probe {
             self.last_write_probe = Instant::now();
+            self.inbox.purge_rejected(self.timing.rejected_keep);
         }
         Ok(DeviceStatus::READY)
     }
@@ -144,6 +145,7 @@ impl Scanner for FolderScanner {
     fn start_batch(&mut self, request: &ScanRequest) -> Result<(), DriverError> {
         self.end_batch();
         self.inbox.check_access(true).map_err(folder_gone)?;
+        self.inbox.purge_rejected(self.timing.rejected_keep);
         self.batch = Some(Batch {
             source: request.source,
             settler: Settler::default(),
@@ -263,14 +265,24 @@ impl Scanner for FolderScanner {
     }
 }
 
-/// An error and its sources, for the note beside a rejected file.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
+/// An error and its sources, for the note beside a rejected file. A source that only repeats
+/// what is already said is left out, and one that says more than the part before it replaces it
+/// (the `tiff` crate's errors often wrap the same text twice).
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut parts = vec![error.to_string()];
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let text = cause.to_string();
+        if parts.iter().any(|part| part.contains(&text)) {
+            // Already said.
+        } else if parts.last().is_some_and(|last| text.contains(last.as_str())) {
+            if let Some(last) = parts.last_mut() {
+                *last = text;
+            }
+        } else {
+            parts.push(text);
+        }
         source = cause.source();
     }
-    text
+    parts.join(": ")
 }

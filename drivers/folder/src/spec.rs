@@ -1,6 +1,6 @@
 //! What a `folder:` connection asks for: the folder, and how long to wait for files.
 //!
-//! The connection is `folder:<absolute path>[?settle=2s&idle=10s&wait=2m]`. Options follow the last
+//! The connection is `folder:<absolute path>[?settle=2s&idle=10s&wait=2m&keep=24h]`. Options follow the last
 //! `?` when what follows it has no path separator, so `\\?\C:\scans` stays a Windows path.
 //! This one reader is behind both [`crate::FolderFactory`]'s `check` and `open`.
 
@@ -20,6 +20,9 @@ pub struct Timing {
     pub idle: Duration,
     /// With no page yet, the batch gives up (`feeder_empty`) when the folder has been quiet this long.
     pub wait: Duration,
+    /// Files in `rejected/` (and their `.reason.txt` notes) are deleted once they have been there
+    /// this long: they are citizen documents too.
+    pub rejected_keep: Duration,
 }
 
 impl Default for Timing {
@@ -29,6 +32,7 @@ impl Default for Timing {
             settle: Duration::from_secs(2),
             idle: Duration::from_secs(10),
             wait: Duration::from_secs(120),
+            rejected_keep: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -38,6 +42,7 @@ const OPTIONS: &[(&str, Duration, Duration)] = &[
     ("settle", Duration::from_millis(50), Duration::from_secs(60)),
     ("idle", Duration::from_millis(100), Duration::from_secs(600)),
     ("wait", Duration::from_millis(100), Duration::from_secs(3600)),
+    ("keep", Duration::from_secs(60), Duration::from_secs(30 * 24 * 3600)),
 ];
 
 /// A checked `folder:` spec.
@@ -85,7 +90,8 @@ pub(crate) fn read(spec: &OpenSpec, defaults: Timing) -> Result<FolderSpec, Vec<
         match read_option(option) {
             Ok(("settle", value)) => timing.settle = value,
             Ok(("idle", value)) => timing.idle = value,
-            Ok((_, value)) => timing.wait = value,
+            Ok(("wait", value)) => timing.wait = value,
+            Ok((_, value)) => timing.rejected_keep = value,
             Err(problem) => problems.push(problem),
         }
     }
@@ -101,7 +107,7 @@ fn read_option(option: &str) -> Result<(&'static str, Duration), String> {
     let (key, value) = option.split_once('=').unwrap_or((option, ""));
     let Some(&(name, min, max)) = OPTIONS.iter().find(|(name, _, _)| *name == key) else {
         return Err(format!(
-            "unknown folder option `{option}` — the options are settle, idle and wait, \
+            "unknown folder option `{option}` — the options are settle, idle, wait and keep, \
              e.g. folder:/srv/scan-inbox?idle=20s"
         ));
     };

@@ -76,6 +76,7 @@ pub fn png(
 }
 
 /// A colour or gray page for [`tiff_pages`].
+#[derive(Clone)]
 pub struct TiffPage {
     pub width: u32,
     pub height: u32,

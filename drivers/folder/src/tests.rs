@@ -22,6 +22,7 @@ const FAST: Timing = Timing {
     settle: Duration::from_millis(150),
     idle: Duration::from_millis(500),
     wait: Duration::from_millis(500),
+    rejected_keep: Duration::from_secs(24 * 3600),
 };
 
 fn scanner_settings() -> DeviceSettings {
@@ -337,7 +338,7 @@ fn check_reports_relative_paths_bad_options_and_printer_profiles() {
         factory.check(&spec("folder:/srv/in?idle=soon&speed=2&settle=2h")),
         vec![
             "`idle=soon` is not a duration — write a number with a unit, e.g. idle=2s or idle=500ms",
-            "unknown folder option `speed=2` — the options are settle, idle and wait, e.g. folder:/srv/scan-inbox?idle=20s",
+            "unknown folder option `speed=2` — the options are settle, idle, wait and keep, e.g. folder:/srv/scan-inbox?idle=20s",
             "`settle=2h` is out of range — settle must be from 50ms to 1m",
         ]
     );
@@ -741,4 +742,296 @@ fn mangled_files_are_refused_or_decoded_never_crash() {
     }
     // Both outcomes happen: the mangling is neither always fatal nor always harmless.
     assert!(opened > 50 && refused > 50, "opened {opened}, refused {refused}");
+}
+
+// ---- review fixes: symbolic links, rejected/ expiry, size messages ------------------------
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_to_a_file_outside_the_folder_is_never_read_nor_touched() {
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let precious_bytes = jpeg(40, 40, true, Some(300));
+    let precious = drop_file(elsewhere.path(), "precious.jpg", &precious_bytes, 60);
+    let precious_stamp = fs::metadata(&precious).expect("target").modified().expect("mtime");
+    std::os::unix::fs::symlink(&precious, dir.path().join("a-link.jpg")).expect("link made");
+    // A link to a folder outside is not listed either.
+    std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("a-folder-link")).expect("link made");
+    drop_file(dir.path(), "real.jpg", &jpeg(13, 13, false, None), 30);
+
+    let mut device = open(dir.path());
+    let scanner = device.as_scanner().expect("a scanner");
+    scanner.start_batch(&request(ScanSource::Adf)).expect("batch starts");
+    assert_eq!(page(scanner.next_page()).width, 13, "only the real file is a page");
+    assert!(scanner.next_page().expect("a clean end").is_none(), "the link gave a page");
+    scanner.end_batch();
+
+    assert_eq!(names(dir.path()), vec!["a-folder-link", "a-link.jpg"], "links stay where they are");
+    assert!(fs::symlink_metadata(dir.path().join("a-link.jpg")).expect("link").file_type().is_symlink());
+    assert_eq!(fs::read(&precious).expect("target still there"), precious_bytes);
+    assert_eq!(fs::metadata(&precious).expect("target").modified().expect("mtime"), precious_stamp);
+    assert_eq!(names(elsewhere.path()), vec!["precious.jpg"]);
+    assert!(!dir.path().join("rejected").exists(), "nothing was rejected");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_replaced_by_a_symlink_after_listing_is_not_read() {
+    use crate::inbox::Inbox;
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let precious = drop_file(elsewhere.path(), "precious.jpg", &jpeg(40, 40, true, None), 60);
+    drop_file(dir.path(), "scan.jpg", &jpeg(13, 13, false, None), 30);
+    let inbox = Inbox::new(dir.path().to_path_buf());
+    let listed = inbox.list().expect("listed");
+    assert_eq!(listed.len(), 1);
+    fs::remove_file(&listed[0].path).expect("removed");
+    std::os::unix::fs::symlink(&precious, &listed[0].path).expect("link made");
+    // The stamp check the scanner makes around every read sees no regular file any more.
+    assert_eq!(inbox.stamp(&listed[0].path), None);
+    assert!(inbox.list().expect("listed").is_empty());
+}
+
+/// Dates an existing file `age_seconds` ago.
+fn age_file(path: &Path, age_seconds: u64) {
+    let modified = SystemTime::now() - Duration::from_secs(age_seconds);
+    fs::File::options().write(true).open(path).and_then(|file| file.set_modified(modified)).expect("mtime set");
+}
+
+#[test]
+fn rejected_files_are_deleted_after_the_keep_period() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rejected = dir.path().join("rejected");
+    fs::create_dir(&rejected).expect("rejected/ made");
+    let hour = 3600;
+    // Rejected two hours ago: the file and its note go.
+    drop_file(&rejected, "old.jpg", b"old citizen document", 2 * hour);
+    drop_file(&rejected, "old.jpg.reason.txt", b"note", 2 * hour);
+    // Rejected a moment ago: stays.
+    drop_file(&rejected, "fresh.jpg", b"fresh citizen document", 1);
+    drop_file(&rejected, "fresh.jpg.reason.txt", b"note", 1);
+    // Written by the printer long ago but rejected just now (a rename keeps the old time): stays.
+    drop_file(&rejected, "late.jpg", b"late", 5 * hour);
+    drop_file(&rejected, "late.jpg.reason.txt", b"note", 1);
+    // A note whose file was deleted by hand, and a file whose note was: both expire alone.
+    drop_file(&rejected, "gone.jpg.reason.txt", b"note", 2 * hour);
+    drop_file(&rejected, "bare.png", b"bare", 2 * hour);
+    // A file whose clock is in the future counts as new.
+    let future = drop_file(&rejected, "future.tif", b"future", 0);
+    fs::File::options()
+        .write(true)
+        .open(&future)
+        .and_then(|file| file.set_modified(SystemTime::now() + Duration::from_secs(10 * hour)))
+        .expect("mtime set");
+    #[cfg(unix)]
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    #[cfg(unix)]
+    {
+        let target = drop_file(elsewhere.path(), "precious.jpg", b"precious", 2 * hour);
+        std::os::unix::fs::symlink(&target, rejected.join("link.jpg")).expect("link made");
+    }
+
+    let timing = Timing { rejected_keep: Duration::from_secs(hour), ..FAST };
+    let mut device = FolderFactory::with_timing(timing).open(&folder_spec(dir.path())).expect("folder opens");
+    let scanner = device.as_scanner().expect("a scanner");
+    scanner.start_batch(&request(ScanSource::Adf)).expect("batch starts");
+    let expected: Vec<&str> = ["fresh.jpg", "fresh.jpg.reason.txt", "future.tif", "late.jpg", "late.jpg.reason.txt"]
+        .into_iter()
+        .chain(cfg!(unix).then_some("link.jpg"))
+        .collect();
+    #[cfg(unix)]
+    assert_eq!(names(elsewhere.path()), vec!["precious.jpg"], "a link's target is never deleted");
+    assert_eq!(names(&rejected), expected);
+    assert_eq!(fs::read(rejected.join("fresh.jpg")).expect("kept"), b"fresh citizen document");
+    scanner.end_batch();
+
+    // Once the fresh file's time is up, it goes on the next batch too.
+    age_file(&rejected.join("fresh.jpg"), 2 * hour);
+    age_file(&rejected.join("fresh.jpg.reason.txt"), 2 * hour);
+    scanner.start_batch(&request(ScanSource::Adf)).expect("batch starts");
+    scanner.end_batch();
+    assert!(!names(&rejected).contains(&"fresh.jpg".to_string()));
+    assert!(!names(&rejected).contains(&"fresh.jpg.reason.txt".to_string()));
+}
+
+#[test]
+fn a_file_rejected_now_is_kept_and_its_note_says_when_it_goes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Written long ago by a printer with a wrong clock: the keep period counts from the rejection.
+    drop_file(dir.path(), "notes.txt", b"not an image", 10 * 24 * 3600);
+    let timing = Timing { rejected_keep: Duration::from_secs(3600), ..FAST };
+    let mut device = FolderFactory::with_timing(timing).open(&folder_spec(dir.path())).expect("folder opens");
+    let scanner = device.as_scanner().expect("a scanner");
+    scanner.start_batch(&request(ScanSource::Adf)).expect("batch starts");
+    assert_eq!(fault(scanner.next_page()), StatusReason::UnreadableFile);
+    scanner.end_batch();
+    scanner.start_batch(&request(ScanSource::Adf)).expect("batch starts");
+    scanner.end_batch();
+    let rejected = dir.path().join("rejected");
+    assert_eq!(names(&rejected), vec!["notes.txt", "notes.txt.reason.txt"]);
+    let note = fs::read_to_string(rejected.join("notes.txt.reason.txt")).expect("note");
+    assert!(note.contains("deleted automatically 1 hour after"), "{note}");
+    assert!(note.contains("tự động bị xoá sau 1 giờ"), "{note}");
+    // The default reads as 24 hours, not "1day".
+    assert_eq!(crate::inbox::keep_in_words(Timing::default().rejected_keep), (24, "hours", "giờ"));
+    assert_eq!(crate::inbox::keep_in_words(Duration::from_secs(90 * 60)), (90, "minutes", "phút"));
+}
+
+#[test]
+fn the_keep_option_sets_the_rejected_retention_and_is_checked() {
+    assert_eq!(Timing::default().rejected_keep, Duration::from_secs(24 * 3600));
+    let folder = crate::spec::read(&spec("folder:/srv/in?keep=2h"), Timing::default()).expect("valid");
+    assert_eq!(folder.timing, Timing { rejected_keep: Duration::from_secs(7200), ..Timing::default() });
+    let factory = FolderFactory::new();
+    assert_eq!(factory.check(&spec("folder:/srv/in?keep=7days&idle=30s")), Vec::<String>::new());
+    assert_eq!(
+        factory.check(&spec("folder:/srv/in?keep=10s&keep=forever&keep=31days")),
+        vec![
+            "`keep=10s` is out of range — keep must be from 1m to 30days",
+            "`keep=forever` is not a duration — write a number with a unit, e.g. keep=2s or keep=500ms",
+            "`keep=31days` is out of range — keep must be from 1m to 30days",
+        ]
+    );
+}
+
+/// CRC-32 as PNG chunks use it (bitwise; test data is small).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A small real PNG whose header claims `width` × `height` (the data stays small).
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = png(8, 8, png::ColorType::Rgb, png::BitDepth::Eight, &rgb_pixels(8, 8, 0), None);
+    // Signature (8), IHDR length (4), "IHDR" (4), width, height, …, CRC over type and data.
+    assert_eq!(&bytes[12..16], b"IHDR");
+    bytes[16..20].copy_from_slice(&width.to_be_bytes());
+    bytes[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+/// A small real JPEG whose frame header claims `width` × `height`.
+fn jpeg_claiming(width: u16, height: u16) -> Vec<u8> {
+    let mut bytes = jpeg(16, 16, true, Some(300));
+    let sof = bytes.windows(2).position(|pair| pair == [0xFF, 0xC0]).expect("baseline frame header");
+    // FF C0, length (2), precision (1), height (2), width (2).
+    bytes[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+    bytes[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+    bytes
+}
+
+#[test]
+fn oversized_images_are_refused_with_their_real_size() {
+    let refused = |bytes: Vec<u8>| match PageSource::open(bytes) {
+        Ok(source) => panic!("opened as {source:?}"),
+        Err(error) => error.to_string(),
+    };
+    let message = refused(png_claiming(40_000, 40_000));
+    assert_eq!(
+        message,
+        "the image is 40000×40000 pixels — more than 20000 per side or 40000000 in all is refused \
+         (scan at a lower dpi)"
+    );
+    assert!(refused(jpeg_claiming(40_000, 40_000)).starts_with("the image is 40000×40000 pixels"));
+    // Within the side cap but over the pixel cap: 7000 × 7000 = 49 million.
+    assert!(refused(png_claiming(7_000, 7_000)).starts_with("the image is 7000×7000 pixels"));
+    assert!(refused(jpeg_claiming(20_001, 10)).starts_with("the image is 20001×10 pixels"));
+    // An A4 page at 600 dpi (4960 × 7016 = 34.8 million) is within the cap: the header passes
+    // the size check and decoding proceeds (and fails here only because the data is 8 × 8).
+    assert!(!refused(png_claiming(4_960, 7_016)).contains("4960×7016"));
+    assert_eq!(crate::MAX_PIXELS, 40_000_000);
+    // The reason a clerk's technician reads in rejected/ has the real size too.
+    let dir = tempfile::tempdir().expect("temp dir");
+    drop_file(dir.path(), "huge.png", &png_claiming(40_000, 40_000), 10);
+    let mut device = open(dir.path());
+    let scanner = device.as_scanner().expect("a scanner");
+    scanner.start_batch(&request(ScanSource::Adf)).expect("batch starts");
+    assert_eq!(fault(scanner.next_page()), StatusReason::UnreadableFile);
+    scanner.end_batch();
+    let note = fs::read_to_string(dir.path().join("rejected/huge.png.reason.txt")).expect("note");
+    assert!(note.contains("Reason: the image is 40000×40000 pixels"), "{note}");
+    assert!(!note.contains("0×0"), "{note}");
+}
+
+#[derive(Debug)]
+struct Layer(String, Option<Box<Layer>>);
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Layer {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.1.as_deref().map(|layer| layer as &(dyn std::error::Error + 'static))
+    }
+}
+
+fn layers(texts: &[&str]) -> Layer {
+    texts
+        .iter()
+        .rev()
+        .fold(None, |inner: Option<Layer>, text| Some(Layer(text.to_string(), inner.map(Box::new))))
+        .expect("at least one layer")
+}
+
+#[test]
+fn reasons_do_not_repeat_themselves() {
+    use crate::scanner::error_chain;
+    assert_eq!(
+        error_chain(&layers(&[
+            "cannot decode the TIFF image",
+            "cycle in the list of IFDs",
+            "file contained a cycle in the list of IFDs",
+        ])),
+        "cannot decode the TIFF image: file contained a cycle in the list of IFDs"
+    );
+    assert_eq!(
+        error_chain(&layers(&["cannot decode the PNG image", "unexpected EOF", "unexpected EOF"])),
+        "cannot decode the PNG image: unexpected EOF"
+    );
+    assert_eq!(
+        error_chain(&layers(&["format error: bad IFD offset", "bad IFD offset"])),
+        "format error: bad IFD offset"
+    );
+    assert_eq!(error_chain(&layers(&["a", "b", "c"])), "a: b: c");
+    // Real TIFF errors from the crate keep the crate's reason, said once.
+    let page = TiffPage {
+        width: 8,
+        height: 8,
+        color: false,
+        seed: 0,
+        dpi: Rational { n: 300, d: 1 },
+        unit: ResolutionUnit::Inch,
+    };
+    let tiff = tiff_pages(std::slice::from_ref(&page));
+    let cut = PageSource::open(tiff[..12].to_vec()).expect_err("cut TIFF refused");
+    // A TIFF whose next-directory pointer points back at its first directory.
+    let mut cycle = tiff_pages(&[page.clone(), page]);
+    assert_eq!(&cycle[..2], b"II");
+    let first = u32::from_le_bytes(cycle[4..8].try_into().expect("4 bytes")) as usize;
+    let n_entries = usize::from(u16::from_le_bytes(cycle[first..first + 2].try_into().expect("2 bytes")));
+    let next = u32::from_le_bytes(cycle[first + 2 + 12 * n_entries..][..4].try_into().expect("4 bytes")) as usize;
+    let n_next = usize::from(u16::from_le_bytes(cycle[next..next + 2].try_into().expect("2 bytes")));
+    let at = next + 2 + 12 * n_next;
+    cycle[at..at + 4].copy_from_slice(&(first as u32).to_le_bytes());
+    let looped = PageSource::open(cycle).expect_err("cyclic TIFF refused");
+    for error in [cut, looped] {
+        let text = error_chain(&error);
+        let parts: Vec<&str> = text.split(": ").collect();
+        for (i, part) in parts.iter().enumerate() {
+            for other in &parts[i + 1..] {
+                assert!(!other.contains(part) && !part.contains(other), "`{text}` repeats itself");
+            }
+        }
+    }
 }
