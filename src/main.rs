@@ -414,7 +414,7 @@ fn worker_stdout() -> Box<dyn std::io::Write> {
 #[allow(unsafe_code)]
 fn give_large_buffers_back_to_the_os() {
     // SAFETY: `mallopt` only changes allocator parameters and has no memory-safety preconditions;
-    // it runs first thing in `main`, before any other thread exists. A refusal (return 0) merely
+    // it runs in `main` before any other thread exists. A refusal (return 0) merely
     // keeps glibc's default behaviour.
     unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) };
 }
@@ -423,13 +423,15 @@ fn give_large_buffers_back_to_the_os() {
 fn give_large_buffers_back_to_the_os() {}
 
 fn main() -> ExitCode {
-    give_large_buffers_back_to_the_os();
     let cli = Cli::parse();
     if let Command::ScanWorker = cli.command {
         // stdout carries the protocol: nothing else may be written to it, so no logging set-up.
+        // The worker lives for one batch, so glibc's default allocator tuning (reusing its heap
+        // for page after page, no fresh zeroed pages each time) is the faster choice there.
         let code = counter_agent_driver_sane::run_worker(std::io::stdin(), worker_stdout());
         return ExitCode::from(u8::try_from(code).unwrap_or(2));
     }
+    give_large_buffers_back_to_the_os();
     init_logging();
     let result = match cli.command {
         Command::Serve { common, listen, demo } => tokio::runtime::Builder::new_multi_thread()
