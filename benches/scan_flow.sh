@@ -3,7 +3,8 @@
 # `test` backend to a finished PDF.
 #
 #   peer:  scanimage --batch --format=jpeg  +  img2pdf
-#   ours:  POST /v1/scans → wait for `completed` → GET /v1/scans/{id}/document (release agent)
+#   ours:  POST /v1/scans → `scan.state` completed on the event stream → GET /v1/scans/{id}/document
+#          (release agent)
 #
 # Prints wall times (median of RUNS), PDF sizes, the ratios, and the agent's peak resident memory.
 #
@@ -39,19 +40,20 @@ now() { date +%s.%N; }
 median() { python3 -c 'import sys, statistics; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.3f}")' "$@"; }
 
 # --- peer -------------------------------------------------------------------------------------
-peer_times=()
-for run in $(seq "$RUNS"); do
-  dir="$work/peer-$run"
-  mkdir -p "$dir"
-  start=$(now)
-  scanimage -d test:0 --source "Automatic Document Feeder" --mode Color --resolution 300 \
-    --test-picture "$PICTURE" --batch="$dir/p%02d.jpg" --format=jpeg 2>/dev/null
-  img2pdf "$dir"/p*.jpg -o "$dir/out.pdf"
-  end=$(now)
-  peer_times+=("$(python3 -c "print($end - $start)")")
-  peer_size=$(stat -c %s "$dir/out.pdf")
-  peer_pages=$(pdfinfo "$dir/out.pdf" | awk '/^Pages:/ {print $2}')
-done
+# One peer run per call, timed inside (it prints its wall time); the client below alternates peer
+# and agent runs, so a slower minute on this machine weighs on both sides alike.
+cat >"$work/peer.sh" <<'EOF'
+set -euo pipefail
+dir="$1"
+mkdir -p "$dir"
+start=$(date +%s.%N)
+scanimage -d test:0 --source "Automatic Document Feeder" --mode Color --resolution 300 \
+  --test-picture "$PICTURE" --batch="$dir/p%02d.jpg" --format=jpeg 2>/dev/null
+img2pdf "$dir"/p*.jpg -o "$dir/out.pdf"
+end=$(date +%s.%N)
+python3 -c "print($end - $start)"
+EOF
+export PICTURE
 
 # --- ours -------------------------------------------------------------------------------------
 mkdir -p "$work/data"
@@ -82,35 +84,81 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 
-# One client process for the whole flow (a process per poll would measure the client, not the agent).
-our_times=$(PORT=$PORT ORIGIN=$ORIGIN TOKEN=$token RUNS=$RUNS OUT="$work" python3 - <<'EOF'
-import json, os, time, urllib.request
-base = f"http://127.0.0.1:{os.environ['PORT']}"
+# One client process for the whole flow, following the event stream as the web app does (polling, or
+# a process per request, would measure the client and take CPU from the agent). Python's standard
+# library has no WebSocket client: the few lines below speak enough RFC 6455 for text frames.
+times=$(PORT=$PORT ORIGIN=$ORIGIN TOKEN=$token RUNS=$RUNS OUT="$work" python3 - <<'EOF'
+import base64, json, os, socket, struct, subprocess, time, urllib.request
+port = int(os.environ["PORT"])
+base = f"http://127.0.0.1:{port}"
 headers = {"Origin": os.environ["ORIGIN"], "Authorization": "Bearer " + os.environ["TOKEN"]}
 def call(path, body=None, method=None):
     extra = {"Content-Type": "application/json"} if body is not None else {}
     request = urllib.request.Request(base + path, data=body, headers={**headers, **extra}, method=method)
     with urllib.request.urlopen(request) as response:
         return response.read()
-times = []
+
+ticket = json.loads(call("/v1/events/ticket", b"{}"))["ticket"]
+stream = socket.create_connection(("127.0.0.1", port))
+key = base64.b64encode(os.urandom(16)).decode()
+stream.sendall((f"GET /v1/events?ticket={ticket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Origin: {os.environ['ORIGIN']}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+buffered = b""
+while b"\r\n\r\n" not in buffered:
+    buffered += stream.recv(4096)
+head, buffered = buffered.split(b"\r\n\r\n", 1)
+if b" 101 " not in head.split(b"\r\n")[0]:
+    raise SystemExit(f"event stream refused: {head!r}")
+def take(n):
+    global buffered
+    while len(buffered) < n:
+        chunk = stream.recv(65536)
+        if not chunk:
+            raise SystemExit("event stream closed")
+        buffered += chunk
+    out, buffered = buffered[:n], buffered[n:]
+    return out
+def next_event():
+    while True:
+        first, second = take(2)
+        length = second & 0x7F
+        if length == 126:
+            length = struct.unpack(">H", take(2))[0]
+        elif length == 127:
+            length = struct.unpack(">Q", take(8))[0]
+        payload = take(length)
+        if first & 0x0F == 1:  # a text frame is one event
+            return json.loads(payload)
+
+times, peer_times = [], []
 for run in range(1, int(os.environ["RUNS"]) + 1):
+    peer = subprocess.run(["bash", os.environ["OUT"] + "/peer.sh", f"{os.environ['OUT']}/peer-{run}"],
+                          check=True, capture_output=True, text=True)
+    peer_times.append(float(peer.stdout))
     start = time.monotonic()
     request = {"device": "scanner", "source": "adf", "color": "auto", "dpi": 300}
     scan = json.loads(call("/v1/scans", json.dumps(request).encode()))
-    while scan["state"] == "scanning":
-        time.sleep(0.01)
-        scan = json.loads(call("/v1/scans/" + scan["id"]))
-    if scan["state"] != "completed":
-        raise SystemExit(f"scan ended {scan['state']}: {scan}")
+    while True:
+        event = next_event()
+        data = event.get("data", {})
+        if event.get("type") == "scan.state" and data.get("scan_id") == scan["id"] and data["state"] != "scanning":
+            break
+    if data["state"] != "completed":
+        raise SystemExit(f"scan ended {data['state']}: {data}")
     document = call(f"/v1/scans/{scan['id']}/document")
     times.append(time.monotonic() - start)
     with open(f"{os.environ['OUT']}/ours-{run}.pdf", "wb") as out:
         out.write(document)
     call("/v1/scans/" + scan["id"], method="DELETE")
+print(" ".join(f"{t:.3f}" for t in peer_times))
 print(" ".join(f"{t:.3f}" for t in times))
 EOF
 )
-read -r -a our_times <<<"$our_times"
+read -r -a peer_times <<<"$(sed -n 1p <<<"$times")"
+read -r -a our_times <<<"$(sed -n 2p <<<"$times")"
+peer_size=$(stat -c %s "$work/peer-$RUNS/out.pdf")
+peer_pages=$(pdfinfo "$work/peer-$RUNS/out.pdf" | awk '/^Pages:/ {print $2}')
 our_size=$(stat -c %s "$work/ours-$RUNS.pdf")
 our_pages=$(pdfinfo "$work/ours-$RUNS.pdf" | awk '/^Pages:/ {print $2}')
 peak_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$agent_pid/status")

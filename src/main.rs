@@ -392,17 +392,17 @@ fn init_logging() {
 /// The scan worker's stdout as a plain file: `std::io::Stdout` is line-buffered, which scans every
 /// 26 MB page for newlines before writing it.
 #[cfg(unix)]
-fn worker_stdout() -> Box<dyn std::io::Write> {
+fn worker_stdout() -> Box<dyn std::io::Write + Send> {
     use std::os::fd::AsFd;
     match std::io::stdout().as_fd().try_clone_to_owned() {
         Ok(fd) => Box::new(std::fs::File::from(fd)),
-        Err(_) => Box::new(std::io::stdout().lock()),
+        Err(_) => Box::new(std::io::stdout()),
     }
 }
 
 #[cfg(not(unix))]
-fn worker_stdout() -> Box<dyn std::io::Write> {
-    Box::new(std::io::stdout().lock())
+fn worker_stdout() -> Box<dyn std::io::Write + Send> {
+    Box::new(std::io::stdout())
 }
 
 /// Large buffers (a scanned A4 colour page is 26 MB) are mapped and unmapped one by one instead of

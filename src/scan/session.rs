@@ -4,7 +4,7 @@
 //! never changes. Pages arriving from the scanner are appended at the end, edits (reorder, rotate,
 //! delete) happen under the session's lock, so indexes stay consistent while a batch is scanning.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,6 +35,10 @@ pub const PAUSED_IDLE: Duration = Duration::from_secs(10 * 60);
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(60 * 60);
 /// Longer side of a page thumbnail, in pixels.
 pub const THUMBNAIL_SIDE: u32 = 256;
+/// Pages processed at once per batch (each holds its raw frame, up to tens of MB).
+const PAGES_IN_FLIGHT: usize = 2;
+/// A page in the pipeline.
+type PageJob = tokio::task::JoinHandle<Result<ProcessedPage, pipeline::PipelineError>>;
 /// At most this many progress events per second per scan.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// Title written into assembled documents.
@@ -444,54 +448,72 @@ impl ScanService {
     }
 
     /// Consumes a batch's updates: processes and keeps pages, reports progress, records the outcome.
+    ///
+    /// Up to [`PAGES_IN_FLIGHT`] pages go through the pipeline at once (the scanner is usually faster
+    /// than one core), and they are kept strictly in the order they were scanned. Every page in flight
+    /// is kept before the batch's outcome (paused, finished, failed) is recorded.
     async fn follow(self, session: SessionRef, mut updates: mpsc::Receiver<ScanUpdate>) {
         let mut last_progress: Option<Instant> = None;
-        while let Some(update) = updates.recv().await {
-            match update {
-                ScanUpdate::Progress(progress) => self.progress(&session, progress, &mut last_progress),
-                ScanUpdate::Page(page) => {
-                    last_progress = None;
-                    let options = lock(&session).page_options(page.side);
-                    let processed = tokio::task::spawn_blocking(move || pipeline::process_page(&page, &options)).await;
-                    match processed {
-                        Ok(Ok(processed)) => {
-                            if let Err(error) = self.keep_page(&session, processed).await {
-                                tracing::error!(message = "Cannot keep scanned page.", %error);
-                                let reason = if error.kind() == std::io::ErrorKind::StorageFull {
-                                    "storage_full"
-                                } else {
-                                    "storage_error"
-                                };
-                                self.stop_batch(&session);
-                                self.finish(&session, ScanState::Failed, Some(reason.into()), None, true);
-                                return;
-                            }
-                        }
-                        Ok(Err(error)) => {
-                            tracing::warn!(message = "Scanner delivered a page the pipeline refused.", %error, code = error.code());
-                            self.stop_batch(&session);
-                            let reason = StatusReason::ProtocolError.code().into();
-                            self.finish(&session, ScanState::Failed, Some(reason), None, true);
+        let mut in_flight: VecDeque<PageJob> = VecDeque::new();
+        loop {
+            let update = if in_flight.len() >= PAGES_IN_FLIGHT {
+                None
+            } else if let Some(oldest) = in_flight.front_mut() {
+                tokio::select! {
+                    biased;
+                    processed = oldest => {
+                        in_flight.pop_front();
+                        if !self.keep_processed(&session, processed).await {
                             return;
                         }
-                        Err(join) => {
-                            tracing::error!(message = "Page pipeline panicked.", error = %join);
-                            self.stop_batch(&session);
-                            self.finish(&session, ScanState::Failed, Some("internal".into()), None, true);
+                        continue;
+                    }
+                    update = updates.recv() => Some(update),
+                }
+            } else {
+                Some(updates.recv().await)
+            };
+            let update = match update {
+                // Full: the oldest page first.
+                None => {
+                    if let Some(oldest) = in_flight.pop_front() {
+                        if !self.keep_processed(&session, oldest.await).await {
                             return;
                         }
                     }
+                    continue;
                 }
-                ScanUpdate::Paused(error) => {
+                Some(update) => update,
+            };
+            if let Some(ScanUpdate::Page(page)) = update {
+                last_progress = None;
+                let options = lock(&session).page_options(page.side);
+                in_flight.push_back(tokio::task::spawn_blocking(move || pipeline::process_page(&page, &options)));
+                continue;
+            }
+            if let Some(ScanUpdate::Progress(progress)) = update {
+                self.progress(&session, progress, in_flight.len(), &mut last_progress);
+                continue;
+            }
+            // The outcome comes after the pages scanned before it.
+            while let Some(oldest) = in_flight.pop_front() {
+                if !self.keep_processed(&session, oldest.await).await {
+                    return;
+                }
+            }
+            match update {
+                None => return,
+                Some(ScanUpdate::Page(_) | ScanUpdate::Progress(_)) => {}
+                Some(ScanUpdate::Paused(error)) => {
                     let detail = Some(error.to_string());
                     self.finish(&session, ScanState::Paused, Some(reason_code(&error)), detail, true);
                 }
-                ScanUpdate::Finished => self.finish(&session, ScanState::Completed, None, None, false),
-                ScanUpdate::Failed(error) => {
+                Some(ScanUpdate::Finished) => self.finish(&session, ScanState::Completed, None, None, false),
+                Some(ScanUpdate::Failed(error)) => {
                     let detail = Some(error.to_string());
                     self.finish(&session, ScanState::Failed, Some(reason_code(&error)), detail, true);
                 }
-                ScanUpdate::Cancelled => {
+                Some(ScanUpdate::Cancelled) => {
                     // Cancelled by the page cap: a normal end with a reason; by a delete: gone anyway.
                     let capped = lock(&session).pages.len() >= MAX_PAGES;
                     if capped {
@@ -504,8 +526,41 @@ impl ScanService {
         }
     }
 
+    /// Keeps one page out of the pipeline; on a failure stops the batch, records it and answers false.
+    async fn keep_processed(
+        &self,
+        session: &SessionRef,
+        processed: Result<Result<ProcessedPage, pipeline::PipelineError>, tokio::task::JoinError>,
+    ) -> bool {
+        let reason = match processed {
+            Ok(Ok(processed)) => match self.keep_page(session, processed).await {
+                Ok(()) => return true,
+                Err(error) => {
+                    tracing::error!(message = "Cannot keep scanned page.", %error);
+                    let full = error.kind() == std::io::ErrorKind::StorageFull;
+                    if full {
+                        "storage_full"
+                    } else {
+                        "storage_error"
+                    }
+                }
+            },
+            Ok(Err(error)) => {
+                tracing::warn!(message = "Scanner delivered a page the pipeline refused.", %error, code = error.code());
+                StatusReason::ProtocolError.code()
+            }
+            Err(join) => {
+                tracing::error!(message = "Page pipeline panicked.", error = %join);
+                "internal"
+            }
+        };
+        self.stop_batch(session);
+        self.finish(session, ScanState::Failed, Some(reason.into()), None, true);
+        false
+    }
+
     /// Publishes how far the page being scanned is, at most [`PROGRESS_EVERY`] (and always its end).
-    fn progress(&self, session: &SessionRef, progress: ScanProgress, last: &mut Option<Instant>) {
+    fn progress(&self, session: &SessionRef, progress: ScanProgress, in_flight: usize, last: &mut Option<Instant>) {
         let now = Instant::now();
         let complete = progress.expected_bytes.is_some_and(|expected| progress.bytes >= expected);
         if last.is_some_and(|at| now.duration_since(at) < PROGRESS_EVERY) && !complete {
@@ -521,7 +576,7 @@ impl ScanService {
                 s.origin.clone(),
                 EventBody::ScanProgress {
                     scan_id: s.id.clone(),
-                    page: s.pages.len() as u32 + 1,
+                    page: (s.pages.len() + in_flight) as u32 + 1,
                     bytes: progress.bytes,
                     expected_bytes: progress.expected_bytes,
                 },
@@ -558,7 +613,8 @@ impl ScanService {
         };
         let kept = {
             let mut s = lock(session);
-            if s.state == ScanState::Cancelled {
+            // A page already in the pipeline when the cap was reached is dropped with the rest.
+            if s.state == ScanState::Cancelled || s.pages.len() >= MAX_PAGES {
                 None
             } else {
                 s.pages.push(stored);
@@ -571,7 +627,7 @@ impl ScanService {
             }
         };
         let Some((scan_id, origin, view)) = kept else {
-            // Deleted while processing: do not leave the file behind.
+            // Deleted while processing, or over the cap: do not leave the file behind.
             let _ = tokio::fs::remove_file(&path).await;
             return Ok(());
         };

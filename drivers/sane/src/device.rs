@@ -242,6 +242,7 @@ impl Worker {
             let _ = child.wait();
             return Err(DriverError::Io(io::Error::other("the scan worker has no stdio pipes")));
         };
+        crate::os::widen_pipe(&stdout);
         // One message ahead at most: a page can be tens of MB, and the agent must stay small.
         let (sender, replies) = mpsc::sync_channel(1);
         let reader = thread::Builder::new().name("sane-worker-reader".into()).spawn(move || {

@@ -41,6 +41,9 @@ mod error;
 mod ffi;
 pub mod frame;
 pub mod options;
+// Pipe size and huge-page hints (libc calls).
+#[allow(unsafe_code)]
+mod os;
 pub mod protocol;
 mod scan_worker;
 pub mod script;

@@ -238,6 +238,7 @@ fn read_frame(input: &mut impl Read, split_tag: Option<(u8, usize)>) -> io::Resu
     let mut payload = vec![0u8; split];
     input.read_exact(&mut payload)?;
     let mut rest = vec![0u8; len - split];
+    crate::os::huge_pages(&mut rest);
     input.read_exact(&mut rest)?;
     Ok(Some((head[0], payload, rest)))
 }

@@ -11,8 +11,10 @@
 //! worker answers [`Reply::Fault`] and waits); `continue` scans on from the page that failed.
 //! `DEVICE_BUSY` and `WARMING_UP` at `sane_start` are retried with a growing pause.
 
-use std::io::{Read, Write};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -43,7 +45,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// Runs the worker until `quit` or the end of `input`; returns the process exit code
 /// (0 after a clean quit, 1 when the device could not be opened, 2 on a protocol error).
-pub fn run_worker<R: Read + Send + 'static, W: Write>(input: R, output: W) -> i32 {
+pub fn run_worker<R: Read + Send + 'static, W: Write + Send + 'static>(input: R, output: W) -> i32 {
     let (sender, commands) = mpsc::channel();
     let reader = thread::Builder::new().name("scan-worker-stdin".into()).spawn(move || {
         let mut input = input;
@@ -57,7 +59,10 @@ pub fn run_worker<R: Read + Send + 'static, W: Write>(input: R, output: W) -> i3
             }
         }
     });
-    let mut out = Output { writer: output, broken: false };
+    let Ok(mut out) = Output::new(output) else {
+        // Nothing can be reported without the stdout thread.
+        return 2;
+    };
     if reader.is_err() {
         out.fail(FailKind::Io, 0, 0, "cannot start the stdin thread".into());
         return 2;
@@ -115,21 +120,59 @@ pub fn run_worker<R: Read + Send + 'static, W: Write>(input: R, output: W) -> i3
     session.run()
 }
 
-/// stdout; after a failed write (the daemon is gone) nothing more is sent.
-struct Output<W: Write> {
-    writer: W,
-    broken: bool,
+/// stdout, written by a thread of its own: while a page's pixels (tens of MB) go down the pipe, the
+/// SANE thread already reads the next page. The hand-over is a rendezvous, so at most two pages are in
+/// memory (one being written, one being read). After a failed write (the daemon is gone) nothing more
+/// is sent. Dropping it waits until everything handed over is written.
+struct Output {
+    sender: Option<SyncSender<Reply>>,
+    writer: Option<thread::JoinHandle<()>>,
+    broken: Arc<AtomicBool>,
 }
 
-impl<W: Write> Output<W> {
-    fn send(&mut self, reply: &Reply) {
-        if !self.broken && write_reply(&mut self.writer, reply).is_err() {
-            self.broken = true;
+impl Output {
+    fn new<W: Write + Send + 'static>(mut stream: W) -> io::Result<Output> {
+        let (sender, replies) = mpsc::sync_channel::<Reply>(0);
+        let broken = Arc::new(AtomicBool::new(false));
+        let failed = Arc::clone(&broken);
+        let writer = thread::Builder::new().name("scan-worker-stdout".into()).spawn(move || {
+            for reply in replies {
+                if write_reply(&mut stream, &reply).is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
+        })?;
+        Ok(Output { sender: Some(sender), writer: Some(writer), broken })
+    }
+
+    fn send(&mut self, reply: Reply) {
+        if self.broken.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(sender) = &self.sender {
+            let _ = sender.send(reply);
+        }
+    }
+
+    /// Progress only when the writer is free: it must never hold up reading the page.
+    fn send_progress(&mut self, bytes: u64, expected: Option<u64>) {
+        if let Some(sender) = &self.sender {
+            let _ = sender.try_send(Reply::Progress { bytes, expected });
         }
     }
 
     fn fail(&mut self, kind: FailKind, status: i32, page: u32, message: String) {
-        self.send(&Reply::Failed { kind, status, page, message });
+        self.send(Reply::Failed { kind, status, page, message });
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        self.sender = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
     }
 }
 
@@ -152,16 +195,16 @@ enum After {
     Quit,
 }
 
-struct Session<'h, 'l, W: Write> {
+struct Session<'h, 'l> {
     handle: &'h Handle<'l>,
     map: SaneOptionMap,
     script: Script,
-    out: Output<W>,
+    out: Output,
     commands: Receiver<std::io::Result<Command>>,
     descriptors: Vec<OptionDescriptor>,
 }
 
-impl<W: Write> Session<'_, '_, W> {
+impl Session<'_, '_> {
     /// Reads descriptors, applies the profile's extra options and the script's `open` lines.
     fn prepare(&mut self) -> Result<(), String> {
         self.reload()?;
@@ -170,7 +213,7 @@ impl<W: Write> Session<'_, '_, W> {
             self.set_text(name, value)?;
         }
         let summary = options::summary(&self.descriptors, &self.map);
-        self.out.send(&Reply::Opened { summary });
+        self.out.send(Reply::Opened { summary });
         Ok(())
     }
 
@@ -222,7 +265,7 @@ impl<W: Write> Session<'_, '_, W> {
                     }
                 }
                 Ok(Ok(Command::Quit)) | Err(_) => return 0,
-                Ok(Ok(Command::Cancel)) => self.out.send(&Reply::Cancelled),
+                Ok(Ok(Command::Cancel)) => self.out.send(Reply::Cancelled),
                 Ok(Ok(Command::Continue)) => {
                     self.out.fail(FailKind::Unsupported, 0, 0, "continue: no paused batch".into());
                 }
@@ -265,7 +308,7 @@ impl<W: Write> Session<'_, '_, W> {
                 return After::Idle;
             }
         };
-        self.out.send(&Reply::Started { dpi });
+        self.out.send(Reply::Started { dpi });
         let mut page: u32 = 1;
         loop {
             for (name, value) in self.script.fire(Trigger::Page(page)) {
@@ -278,10 +321,10 @@ impl<W: Write> Session<'_, '_, W> {
             let side = if source == ScanSource::AdfDuplex && page % 2 == 0 { PageSide::Back } else { PageSide::Front };
             match self.scan_page(dpi, side) {
                 PageEnd::Page(raw) => {
-                    self.out.send(&Reply::Page(raw));
+                    self.out.send(Reply::Page(raw));
                     if source == ScanSource::Flatbed {
                         self.handle.cancel();
-                        self.out.send(&Reply::BatchEnd { pages: 1 });
+                        self.out.send(Reply::BatchEnd { pages: 1 });
                         return After::Idle;
                     }
                     page += 1;
@@ -293,12 +336,12 @@ impl<W: Write> Session<'_, '_, W> {
                     return After::Idle;
                 }
                 PageEnd::NoDocs => {
-                    self.out.send(&Reply::BatchEnd { pages: page - 1 });
+                    self.out.send(Reply::BatchEnd { pages: page - 1 });
                     self.handle.cancel();
                     return After::Idle;
                 }
                 PageEnd::Status(status) if is_pausing(status) => {
-                    self.out.send(&Reply::Fault { status: status.0, page });
+                    self.out.send(Reply::Fault { status: status.0, page });
                     // The broken-off page must be cancelled before the device can start again.
                     self.handle.cancel();
                     match self.wait_after_fault() {
@@ -320,7 +363,7 @@ impl<W: Write> Session<'_, '_, W> {
                 }
                 PageEnd::Cancelled => {
                     self.handle.cancel();
-                    self.out.send(&Reply::Cancelled);
+                    self.out.send(Reply::Cancelled);
                     return After::Idle;
                 }
                 PageEnd::Quit => return After::Quit,
@@ -341,7 +384,7 @@ impl<W: Write> Session<'_, '_, W> {
                 None
             }
             Ok(Ok(Command::Cancel)) => {
-                self.out.send(&Reply::Cancelled);
+                self.out.send(Reply::Cancelled);
                 Some(After::Idle)
             }
             Ok(Ok(Command::Quit)) | Ok(Err(_)) | Err(_) => Some(After::Quit),
@@ -380,7 +423,6 @@ impl<W: Write> Session<'_, '_, W> {
     /// Scans one page: every frame up to the one marked last.
     fn scan_page(&mut self, dpi: u32, side: PageSide) -> PageEnd {
         let mut assembler = PageAssembler::new(dpi, side);
-        let mut buffer = vec![0u8; READ_SIZE];
         let mut page_bytes: u64 = 0;
         let mut first_frame = true;
         let mut last_progress = Instant::now();
@@ -399,20 +441,29 @@ impl<W: Write> Session<'_, '_, W> {
             };
             let frames: u64 = if (FRAME_RED..=FRAME_BLUE).contains(&params.format) { 3 } else { 1 };
             let expected = params.expected_bytes().map(|bytes| bytes * frames);
-            let mut data = Vec::with_capacity(params.expected_bytes().unwrap_or(0).min(1 << 30) as usize);
+            // SANE reads straight into the frame's buffer, sized from the parameters (a fresh zeroed
+            // allocation costs nothing until written) and grown when a backend sends more or does
+            // not know the height.
+            let mut data = vec![0u8; params.expected_bytes().unwrap_or(0).min(1 << 30) as usize];
+            crate::os::huge_pages(&mut data);
+            let mut filled = 0;
             loop {
-                match self.handle.read(&mut buffer) {
+                if data.len() - filled < READ_SIZE / 4 {
+                    data.resize(filled + READ_SIZE, 0);
+                }
+                let room = (data.len() - filled).min(READ_SIZE);
+                match self.handle.read(&mut data[filled..filled + room]) {
                     Ok(SaneRead::Data(n)) => {
-                        data.extend_from_slice(&buffer[..n]);
+                        filled += n;
                         page_bytes += n as u64;
                         let first = page_bytes == n as u64;
                         if n > 0 && (first || last_progress.elapsed() >= PROGRESS_EVERY) {
                             last_progress = Instant::now();
-                            self.out.send(&Reply::Progress { bytes: page_bytes, expected });
+                            self.out.send_progress(page_bytes, expected);
                         }
                     }
                     Ok(SaneRead::Eof) => break,
-                    Ok(SaneRead::Status(status)) if status == SaneStatus::NO_DOCS && first_frame && data.is_empty() => {
+                    Ok(SaneRead::Status(status)) if status == SaneStatus::NO_DOCS && first_frame && filled == 0 => {
                         return PageEnd::NoDocs;
                     }
                     Ok(SaneRead::Status(status)) => return PageEnd::Status(status),
@@ -428,6 +479,7 @@ impl<W: Write> Session<'_, '_, W> {
                 }
             }
             first_frame = false;
+            data.truncate(filled);
             match assembler.add_frame(&params, data) {
                 Ok(Some(page)) => return PageEnd::Page(page),
                 Ok(None) => {}

@@ -41,20 +41,7 @@ pub(crate) fn otsu_threshold(histogram: &[u64; 256]) -> u8 {
     best.saturating_add(1).clamp(THRESHOLD_MIN, THRESHOLD_MAX)
 }
 
-pub(crate) fn histogram(gray: &GrayImage) -> [u64; 256] {
-    let mut histogram = [0u64; 256];
-    for &v in gray.as_raw() {
-        histogram[v as usize] += 1;
-    }
-    histogram
-}
-
-/// Black (0) where the pixel is darker than the page's threshold, white (255) elsewhere.
-pub(crate) fn binarise(gray: &GrayImage) -> GrayImage {
-    let threshold = otsu_threshold(&histogram(gray));
-    threshold_at(gray, threshold)
-}
-
+/// Black (0) where the pixel is darker than `threshold`, white (255) elsewhere.
 pub(crate) fn threshold_at(gray: &GrayImage, threshold: u8) -> GrayImage {
     let data = gray.as_raw().iter().map(|&v| if v < threshold { 0 } else { 255 }).collect();
     GrayImage::from_raw(gray.width(), gray.height(), data).unwrap_or_else(|| gray.clone())
@@ -62,10 +49,31 @@ pub(crate) fn threshold_at(gray: &GrayImage, threshold: u8) -> GrayImage {
 
 /// Encodes a bilevel image (pixels < 128 are black) as G4.
 pub(crate) fn encode(bits: &GrayImage, dpi: u32) -> EncodedImage {
-    let (width, height) = bits.dimensions();
+    encode_gray(bits, 128, dpi)
+}
+
+/// Encodes a gray image as G4, a pixel darker than `threshold` black.
+pub(crate) fn encode_gray(gray: &GrayImage, threshold: u8, dpi: u32) -> EncodedImage {
+    let width = gray.width() as usize;
+    encode_rows(gray.width(), gray.height(), threshold, dpi, |y, row| {
+        row.copy_from_slice(&gray.as_raw()[y * width..(y + 1) * width])
+    })
+}
+
+/// Encodes a page given row by row as luma (`fill(y, row)` writes row `y`), a pixel darker than
+/// `threshold` black: no page-sized gray or bilevel copy is made.
+pub(crate) fn encode_rows(
+    width: u32,
+    height: u32,
+    threshold: u8,
+    dpi: u32,
+    mut fill: impl FnMut(usize, &mut [u8]),
+) -> EncodedImage {
     let mut encoder = Encoder::new(VecWriter::with_capacity(width as usize * height as usize / 16));
-    for row in bits.as_raw().chunks_exact(width as usize) {
-        let pels = row.iter().map(|&v| if v < 128 { Color::Black } else { Color::White });
+    let mut row = vec![255u8; width as usize];
+    for y in 0..height as usize {
+        fill(y, &mut row);
+        let pels = row.iter().map(|&v| if v < threshold { Color::Black } else { Color::White });
         // VecWriter never fails.
         let _ = encoder.encode_line(pels, width);
     }

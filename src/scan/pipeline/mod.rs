@@ -245,8 +245,8 @@ pub const MAX_PIXELS: u64 = 120_000_000;
 /// Validates, normalises, classifies, deskews and encodes one page.
 ///
 /// Order: validate (a borrowed view, no copy) → analyse → ID-card crop (view narrowed, analysed again) →
-/// classify → copy out only what is encoded (luma for G4 and gray JPEG, RGB for colour JPEG) → deskew →
-/// 180° turn → encode. Crop and deskew commute with the 180° turn, so turning last gives the same page.
+/// classify → copy out only what is encoded (luma for G4 and gray JPEG, RGB for colour JPEG; nothing for
+/// an upright G4 page, thresholded row by row into the encoder) → deskew → 180° turn → encode. Crop and deskew commute with the 180° turn, so turning last gives the same page.
 pub fn process_page(raw: &RawPage, options: &PageOptions) -> Result<ProcessedPage, PipelineError> {
     process_with(raw, options, &Thresholds::default())
 }
@@ -289,7 +289,13 @@ pub(crate) fn process_with(
         _ => PageClass::Gray,
     };
     let skew = if options.deskew && !blank { deskew::estimate(&analysis) } else { None };
+    // Text pages are thresholded at Otsu's level of the analysis histogram (a sample of the page).
+    let threshold = g4::otsu_threshold(&analysis.luma_histogram);
     let image = match (skew, options.rotate_180, encoding, view.packed()) {
+        // Nothing to turn: G4 straight from the driver's rows, no page-sized copy.
+        (None, false, Encoding::G4, _) => {
+            g4::encode_rows(view.width, view.height, threshold, dpi, |y, row| view.luma_row(y, row))
+        }
         // Nothing to turn: JPEG straight from the driver's buffer.
         (None, false, Encoding::JpegColor, Some(rgb)) if view.is_rgb() => {
             jpeg::encode_packed(rgb, view.width, view.height, true, dpi, jpeg::QUALITY)?
@@ -309,7 +315,7 @@ pub(crate) fn process_with(
                 raster.rotate_180();
             }
             match raster {
-                raster::Raster::Gray(gray) if encoding == Encoding::G4 => g4::encode(&g4::binarise(&gray), dpi),
+                raster::Raster::Gray(gray) if encoding == Encoding::G4 => g4::encode_gray(&gray, threshold, dpi),
                 raster::Raster::Gray(gray) => jpeg::encode_gray(&gray, dpi, jpeg::QUALITY)?,
                 raster::Raster::Rgb(rgb) => jpeg::encode_rgb(&rgb, dpi, jpeg::QUALITY)?,
             }

@@ -48,6 +48,25 @@ pub(crate) fn luma(r: u8, g: u8, b: u8) -> u8 {
     ((77 * u32::from(r) + 150 * u32::from(g) + 29 * u32::from(b)) >> 8) as u8
 }
 
+#[inline]
+fn luma_chroma(r: u8, g: u8, b: u8) -> (u8, u8) {
+    (luma(r, g, b), r.max(g).max(b) - r.min(g).min(b))
+}
+
+/// [`View::sample_row`] of an RGB row: the first pixel of every `STEP`, through fixed-size chunks (no
+/// bounds checks); the last, shorter chunk on its own.
+fn sample_rgb<const STEP: usize>(row: &[u8], lumas: &mut [u8], chroma: &mut [u8]) {
+    let mut chunks = row.chunks_exact(3 * STEP);
+    for ((l, c), p) in lumas.iter_mut().zip(chroma.iter_mut()).zip(&mut chunks) {
+        let p: &[u8; 3] = p[..3].try_into().expect("three samples");
+        (*l, *c) = luma_chroma(p[0], p[1], p[2]);
+    }
+    let done = row.len() / (3 * STEP);
+    if let (Some(l), Some(c), [r, g, b, ..]) = (lumas.get_mut(done), chroma.get_mut(done), chunks.remainder()) {
+        (*l, *c) = luma_chroma(*r, *g, *b);
+    }
+}
+
 impl<'a> View<'a> {
     /// Validates `raw`: non-zero size within [`MAX_PIXELS`], `stride` ≥ the bytes of a row, and enough
     /// data for every row (the last row needs no padding).
@@ -109,30 +128,35 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Luma of every `step`-th pixel of row `y` into `out`; on an RGB page also counts each sample's
-    /// chroma (max − min of R, G, B) into `chroma`.
-    pub(crate) fn sample_row(&self, y: usize, step: usize, out: &mut [u8], chroma: &mut [u64; 256]) {
+    /// Luma of every `step`-th pixel of row `y` into `lumas`, and its chroma (max − min of R, G, B; 0 on
+    /// a gray or 1-bit page) into `chroma`.
+    pub(crate) fn sample_row(&self, y: usize, step: usize, lumas: &mut [u8], chroma: &mut [u8]) {
         let row = self.row(y);
         match self.format {
             PixelFormat::Gray8 => {
-                for (l, &v) in out.iter_mut().zip(row.iter().step_by(step)) {
+                for (l, &v) in lumas.iter_mut().zip(row.iter().step_by(step)) {
                     *l = v;
                 }
-                chroma[0] += out.len() as u64;
+                chroma.fill(0);
             }
-            PixelFormat::Rgb8 => {
-                for (l, p) in out.iter_mut().zip(row.chunks_exact(3).step_by(step)) {
-                    let (r, g, b) = (p[0], p[1], p[2]);
-                    *l = luma(r, g, b);
-                    chroma[(r.max(g).max(b) - r.min(g).min(b)) as usize] += 1;
+            // The usual steps (150–600 dpi) get a loop the compiler specialises.
+            PixelFormat::Rgb8 => match step {
+                1 => sample_rgb::<1>(row, lumas, chroma),
+                2 => sample_rgb::<2>(row, lumas, chroma),
+                3 => sample_rgb::<3>(row, lumas, chroma),
+                4 => sample_rgb::<4>(row, lumas, chroma),
+                _ => {
+                    for ((l, c), p) in lumas.iter_mut().zip(chroma.iter_mut()).zip(row.chunks(3 * step)) {
+                        (*l, *c) = luma_chroma(p[0], p[1], p[2]);
+                    }
                 }
-            }
+            },
             PixelFormat::Bw1 => {
-                for (i, l) in out.iter_mut().enumerate() {
+                for (i, l) in lumas.iter_mut().enumerate() {
                     let x = self.x0 + i * step;
                     *l = if row[x / 8] & (0x80 >> (x % 8)) != 0 { 0 } else { 255 };
                 }
-                chroma[0] += out.len() as u64;
+                chroma.fill(0);
             }
         }
     }
@@ -150,26 +174,41 @@ impl<'a> View<'a> {
         whole.then(|| &self.data[..row_len * self.height as usize])
     }
 
-    /// A packed gray copy (RGB → luma, 1-bit → 0/255; bit 1 = black).
-    pub(crate) fn gray_copy(&self) -> GrayImage {
-        let (w, h) = (self.width as usize, self.height as usize);
-        let mut out = vec![0u8; w * h];
-        for (y, dst) in out.chunks_exact_mut(w).enumerate() {
-            let row = self.row(y);
-            match self.format {
-                PixelFormat::Gray8 => dst.copy_from_slice(row),
-                PixelFormat::Rgb8 => {
-                    for (d, p) in dst.iter_mut().zip(row.chunks_exact(3)) {
-                        *d = luma(p[0], p[1], p[2]);
+    /// Luma of row `y` into `out` (`width` bytes; RGB → luma, 1-bit → 0/255 with bit 1 = black).
+    pub(crate) fn luma_row(&self, y: usize, out: &mut [u8]) {
+        let row = self.row(y);
+        match self.format {
+            PixelFormat::Gray8 => out.copy_from_slice(row),
+            PixelFormat::Rgb8 => {
+                // Eight pixels at a time through fixed-size arrays: no bounds checks, and the compiler
+                // vectorises the arithmetic.
+                let mut outs = out.chunks_exact_mut(8);
+                let mut pixels = row.chunks_exact(24);
+                for (d, p) in (&mut outs).zip(&mut pixels) {
+                    let p: &[u8; 24] = p.try_into().expect("24-byte chunk");
+                    for (i, d) in d.iter_mut().enumerate() {
+                        *d = luma(p[3 * i], p[3 * i + 1], p[3 * i + 2]);
                     }
                 }
-                PixelFormat::Bw1 => {
-                    for (i, d) in dst.iter_mut().enumerate() {
-                        let x = self.x0 + i;
-                        *d = if row[x / 8] & (0x80 >> (x % 8)) != 0 { 0 } else { 255 };
-                    }
+                for (d, p) in outs.into_remainder().iter_mut().zip(pixels.remainder().chunks_exact(3)) {
+                    *d = luma(p[0], p[1], p[2]);
                 }
             }
+            PixelFormat::Bw1 => {
+                for (i, d) in out.iter_mut().enumerate() {
+                    let x = self.x0 + i;
+                    *d = if row[x / 8] & (0x80 >> (x % 8)) != 0 { 0 } else { 255 };
+                }
+            }
+        }
+    }
+
+    /// A packed gray copy (see [`View::luma_row`]).
+    pub(crate) fn gray_copy(&self) -> GrayImage {
+        let w = self.width as usize;
+        let mut out = vec![0u8; w * self.height as usize];
+        for (y, dst) in out.chunks_exact_mut(w).enumerate() {
+            self.luma_row(y, dst);
         }
         GrayImage::from_raw(self.width, self.height, out).unwrap_or_else(|| GrayImage::new(1, 1))
     }

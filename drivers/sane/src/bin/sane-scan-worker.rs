@@ -4,6 +4,6 @@
 use counter_agent_driver_sane::run_worker;
 
 fn main() {
-    let code = run_worker(std::io::stdin(), std::io::stdout().lock());
+    let code = run_worker(std::io::stdin(), std::io::stdout());
     std::process::exit(code);
 }
