@@ -1,0 +1,18 @@
+//! ESC/POS receipt and ticket printers (issue 4).
+//!
+//! * [`encoder`] — pure: a [`Bitmap`] (1-bit raster), QR codes, feeds, cut and drawer kick in,
+//!   bytes out. Raster images go as `GS v 0` in bands whose data length is exactly
+//!   width-bytes × rows; white rows become paper feed (`ESC J`), so a ticket costs few bytes on a
+//!   slow serial line.
+//! * [`text`] — Vietnamese text drawn into dots with the bundled DejaVu Sans (NFC first), the default
+//!   way text reaches a thermal printer.
+//! * [`status`] — pure: replies a printer sends back (`DLE EOT`, Automatic Status Back, `GS r`) told
+//!   apart by their fixed bits and decoded into conditions (paper near end / end, cover open, offline).
+
+pub mod bitmap;
+pub mod encoder;
+pub mod status;
+pub mod text;
+
+pub use bitmap::Bitmap;
+pub use encoder::{Cut, Encoder, EncoderOptions, QrEcc};
