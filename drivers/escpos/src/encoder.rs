@@ -84,6 +84,8 @@ pub enum EncodeError {
     QrTooLong { len: usize, max: usize },
     #[error("QR module size {size} is outside 1–16 dots")]
     QrModuleSize { size: u8 },
+    #[error("a QR code of {modules} modules does not fit {width} dots even at 2 dots a module")]
+    QrTooWide { modules: u32, width: u32 },
 }
 
 /// Builds one job's bytes.
@@ -208,6 +210,18 @@ impl Encoder {
         function(&mut self.out, &store);
         function(&mut self.out, &[49, 81, 48]); // print
         Ok(self)
+    }
+
+    /// A QR code drawn as a raster image (printers without native QR).
+    pub fn qr_raster(
+        &mut self,
+        data: &[u8],
+        module: u8,
+        ecc: QrEcc,
+        align: crate::text::Align,
+    ) -> Result<&mut Encoder, EncodeError> {
+        let bitmap = crate::qr::render(data, module, ecc, align, self.options.width_dots)?;
+        self.raster(&bitmap)
     }
 
     /// Feeds the profile's distance and cuts; on a model without a cutter only feeds, so the

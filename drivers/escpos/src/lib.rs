@@ -4,6 +4,7 @@
 //!   bytes out. Raster images go as `GS v 0` in bands whose data length is exactly
 //!   width-bytes × rows; white rows become paper feed (`ESC J`), so a ticket costs few bytes on a
 //!   slow serial line.
+//! * [`qr`] — QR codes drawn as dots where the printer has no native QR.
 //! * [`text`] — Vietnamese text drawn into dots with the bundled DejaVu Sans (NFC first), the default
 //!   way text reaches a thermal printer.
 //! * [`status`] — pure: replies a printer sends back (`DLE EOT`, Automatic Status Back, `GS r`) told
@@ -11,6 +12,7 @@
 
 pub mod bitmap;
 pub mod encoder;
+pub mod qr;
 pub mod status;
 pub mod text;
 

@@ -206,3 +206,35 @@ fn status_bits_decode() {
     status.apply_paper_sensor(0x00);
     assert_eq!(status.paper, Paper::Ok);
 }
+
+/// Decodes every QR code in a preview image.
+fn decode_qr(image: &image::GrayImage) -> Vec<String> {
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(image.width() as usize, image.height() as usize, |x, y| {
+            image.get_pixel(x as u32, y as u32).0[0]
+        });
+    prepared.detect_grids().iter().filter_map(|grid| grid.decode().ok().map(|(_, text)| text)).collect()
+}
+
+#[test]
+fn raster_qr_codes_decode_after_printing() {
+    use counter_agent_driver_escpos::text::Align;
+    let long: String = (0..400).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let link = "https://dichvucong.example.gov.vn/tra-cuu?ma=H01.02.03-261204-0001&tên=Nguyễn Văn Á";
+    for (data, width) in [("A1023", 384), (link, 384), (long.as_str(), 576)] {
+        let mut encoder = Encoder::new(EncoderOptions::new(width));
+        encoder.qr_raster(data.as_bytes(), 6, QrEcc::Medium, Align::Center).expect("fits");
+        let preview = render_preview(&encoder.finish(), width).expect("drawn");
+        assert_eq!(decode_qr(&preview.image), vec![data.to_string()], "{} bytes on {width} dots", data.len());
+    }
+}
+
+#[test]
+fn a_raster_qr_too_big_for_the_paper_is_refused() {
+    use counter_agent_driver_escpos::text::Align;
+    let mut encoder = Encoder::new(EncoderOptions::new(120));
+    let data = vec![b'x'; 1000];
+    let error = encoder.qr_raster(&data, 4, QrEcc::High, Align::Left).expect_err("too wide");
+    assert!(matches!(error, EncodeError::QrTooWide { width: 120, .. }), "{error}");
+    assert_eq!(encoder.finish(), b"\x1b@");
+}
