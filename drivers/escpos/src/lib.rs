@@ -7,6 +7,7 @@
 //! * [`qr`] — QR codes drawn as dots where the printer has no native QR.
 //! * [`text`] — Vietnamese text drawn into dots with the bundled DejaVu Sans (NFC first), the default
 //!   way text reaches a thermal printer.
+//! * [`tcp`] — `tcp://host:9100` printers: a job or a status query per connection, under deadlines.
 //! * [`status`] — pure: replies a printer sends back (`DLE EOT`, Automatic Status Back, `GS r`) told
 //!   apart by their fixed bits and decoded into conditions (paper near end / end, cover open, offline).
 
@@ -14,6 +15,7 @@ pub mod bitmap;
 pub mod encoder;
 pub mod qr;
 pub mod status;
+pub mod tcp;
 pub mod text;
 
 pub use bitmap::Bitmap;
