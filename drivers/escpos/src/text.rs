@@ -6,7 +6,8 @@
 //! Vietnamese letters, with its stacked marks ("Ệ", "ẫ") designed in; no shaping is needed. The line
 //! box grows to the ink of the tallest stacked capital, so no mark is ever clipped.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
 use unicode_normalization::UnicodeNormalization;
@@ -30,7 +31,7 @@ const TALLEST: &str = "ẪẴỖỄẲẨỂỔỞỬỈẶỘỆỴỵgjpqy|";
 /// Coverage at or above this is a black dot (thermal dots are on or off).
 const INK: f32 = 0.5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Face {
     Regular,
     Bold,
@@ -131,21 +132,62 @@ fn wrap(paragraph: &str, style: TextStyle, width: u32) -> Vec<String> {
 /// further (stacked marks on capitals).
 fn render_line(line: &str, style: TextStyle, width: u32) -> Bitmap {
     let scaled = font(style.face).as_scaled(PxScale::from(style.size));
-    let mut glyphs = Vec::new();
-    let mut pen = 0.0;
+    // Glyphs at whole-dot pen positions plus a quarter-dot phase, drawn from the cache.
+    let mut placed: Vec<(i32, Arc<Mask>)> = Vec::new();
+    let mut pen = 0.0f32;
     let mut previous = None;
     for c in line.chars() {
         let id = scaled.glyph_id(c);
         if let Some(previous) = previous {
             pen += scaled.kern(previous, id);
         }
-        glyphs.push(id.with_scale_and_position(style.size, point(pen, 0.0)));
+        let mut whole = pen.floor();
+        let mut phase = ((pen - whole) * PHASES as f32).round() as u8;
+        if phase == PHASES {
+            (whole, phase) = (whole + 1.0, 0);
+        }
+        if let Some(mask) = mask(style, id, phase) {
+            placed.push((whole as i32, mask));
+        }
         pen += scaled.h_advance(id);
         previous = Some(id);
     }
-    let outlined: Vec<_> = glyphs.into_iter().filter_map(|glyph| scaled.font.outline_glyph(glyph)).collect();
-    // The same box for every line of a style: the font's ascent and descent, stretched to the
-    // tallest Vietnamese letter and the deepest descender, plus a dot of margin.
+    let (mut top, mut bottom) = line_box(style);
+    for (_, mask) in &placed {
+        top = top.min(mask.top as f32);
+        bottom = bottom.max((mask.top + mask.height as i32) as f32);
+    }
+    let baseline = (-top).ceil() as i32 + 1;
+    let height = (baseline + bottom.ceil() as i32 + 1).max(1) as u32;
+    let offset = match style.align {
+        Align::Left => 0.0,
+        Align::Center => ((width as f32 - pen) / 2.0).max(0.0).floor(),
+        Align::Right => (width as f32 - pen).max(0.0).floor(),
+    } as i32;
+    let mut bitmap = Bitmap::new(width, height);
+    for (x, mask) in &placed {
+        let (x0, y0) = (offset + x + mask.left, baseline + mask.top);
+        for (i, &ink) in mask.dots.iter().enumerate() {
+            if ink {
+                let (x, y) = (x0 + (i as u32 % mask.width) as i32, y0 + (i as u32 / mask.width) as i32);
+                if x >= 0 && y >= 0 {
+                    bitmap.set(x as u32, y as u32, true);
+                }
+            }
+        }
+    }
+    bitmap
+}
+
+/// The same box for every line of a style: the font's ascent and descent, stretched to the tallest
+/// Vietnamese letter and the deepest descender (computed once per style).
+fn line_box(style: TextStyle) -> (f32, f32) {
+    static BOXES: LazyLock<Mutex<HashMap<(Face, u32), (f32, f32)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+    let key = (style.face, style.size.to_bits());
+    if let Some(found) = BOXES.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return *found;
+    }
+    let scaled = font(style.face).as_scaled(PxScale::from(style.size));
     let (mut top, mut bottom) = (-scaled.ascent(), -scaled.descent());
     for c in TALLEST.chars() {
         // Outline bounds from the glyph's header, no outlining needed (ab_glyph gives them with y
@@ -156,32 +198,57 @@ fn render_line(line: &str, style: TextStyle, width: u32) -> Bitmap {
             bottom = bottom.max((-a.min(b) * scaled.v_scale_factor()).ceil());
         }
     }
-    for glyph in &outlined {
-        let bounds = glyph.px_bounds();
-        top = top.min(bounds.min.y);
-        bottom = bottom.max(bounds.max.y);
+    let mut boxes = BOXES.lock().unwrap_or_else(|p| p.into_inner());
+    if boxes.len() >= CACHE_LIMIT {
+        boxes.clear();
     }
-    let baseline = (-top).ceil() + 1.0;
-    let height = (baseline + bottom.ceil() + 1.0).max(1.0) as u32;
-    let offset = match style.align {
-        Align::Left => 0.0,
-        Align::Center => ((width as f32 - pen) / 2.0).max(0.0).floor(),
-        Align::Right => (width as f32 - pen).max(0.0).floor(),
-    };
-    let mut bitmap = Bitmap::new(width, height);
-    for glyph in &outlined {
-        let bounds = glyph.px_bounds();
-        let (x0, y0) = (bounds.min.x + offset, bounds.min.y + baseline);
-        glyph.draw(|gx, gy, coverage| {
-            if coverage >= INK {
-                let (x, y) = (x0 + gx as f32, y0 + gy as f32);
-                if x >= 0.0 && y >= 0.0 {
-                    bitmap.set(x as u32, y as u32, true);
-                }
-            }
-        });
+    boxes.insert(key, (top, bottom));
+    (top, bottom)
+}
+
+/// Pen positions are rounded to this fraction of a dot.
+const PHASES: u8 = 4;
+/// The cache is emptied when it holds this many glyphs (a few fonts, sizes and alphabets).
+const CACHE_LIMIT: usize = 8192;
+
+/// A glyph's dots, relative to the pen's whole-dot position on the baseline.
+#[derive(Debug)]
+struct Mask {
+    left: i32,
+    top: i32,
+    width: u32,
+    height: u32,
+    dots: Vec<bool>,
+}
+
+type MaskKey = (Face, u32, u16, u8);
+
+static MASKS: LazyLock<Mutex<HashMap<MaskKey, Arc<Mask>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The dots of glyph `id` in `style` at sub-dot `phase`, drawn once and kept: tickets repeat the
+/// same letters all day. `None` for glyphs without an outline (space).
+fn mask(style: TextStyle, id: ab_glyph::GlyphId, phase: u8) -> Option<Arc<Mask>> {
+    let key = (style.face, style.size.to_bits(), id.0, phase);
+    if let Some(mask) = MASKS.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Some(Arc::clone(mask));
     }
-    bitmap
+    let position = point(f32::from(phase) / f32::from(PHASES), 0.0);
+    let outlined = font(style.face).outline_glyph(id.with_scale_and_position(style.size, position))?;
+    let bounds = outlined.px_bounds();
+    let (width, height) = (bounds.width() as u32, bounds.height() as u32);
+    let mut dots = vec![false; width as usize * height as usize];
+    outlined.draw(|x, y, coverage| {
+        if coverage >= INK && x < width && y < height {
+            dots[(y * width + x) as usize] = true;
+        }
+    });
+    let mask = Arc::new(Mask { left: bounds.min.x as i32, top: bounds.min.y as i32, width, height, dots });
+    let mut masks = MASKS.lock().unwrap_or_else(|p| p.into_inner());
+    if masks.len() >= CACHE_LIMIT {
+        masks.clear();
+    }
+    masks.insert(key, Arc::clone(&mask));
+    Some(mask)
 }
 
 /// Parts one under the other, `width` dots wide (a wider part is cut at `width`).
