@@ -182,7 +182,8 @@ fn render_line(line: &str, style: TextStyle, width: u32) -> Bitmap {
 /// The same box for every line of a style: the font's ascent and descent, stretched to the tallest
 /// Vietnamese letter and the deepest descender (computed once per style).
 fn line_box(style: TextStyle) -> (f32, f32) {
-    static BOXES: LazyLock<Mutex<HashMap<(Face, u32), (f32, f32)>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+    type Boxes = HashMap<(Face, u32), (f32, f32)>;
+    static BOXES: LazyLock<Mutex<Boxes>> = LazyLock::new(|| Mutex::new(HashMap::new()));
     let key = (style.face, style.size.to_bits());
     if let Some(found) = BOXES.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return *found;
