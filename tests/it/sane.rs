@@ -16,6 +16,15 @@ use crate::harness::{test_station, TestAgent};
 
 /// Starts an agent whose `scanner` is `sane:test:0`, with `script` as the worker's fault script.
 async fn sane_agent(script: &str) -> (TestAgent, tempfile::TempDir) {
+    sane_agent_with(script, |_| {}).await
+}
+
+/// [`sane_agent`] with changed options (the browser tests turn on `demo` so the agent's own page
+/// may call it).
+pub(crate) async fn sane_agent_with(
+    script: &str,
+    change: impl FnOnce(&mut AgentOptions),
+) -> (TestAgent, tempfile::TempDir) {
     let scripts = tempfile::tempdir().expect("temp dir");
     let script_path = scripts.path().join("script.txt");
     std::fs::write(&script_path, script).expect("write script");
@@ -34,6 +43,8 @@ async fn sane_agent(script: &str) -> (TestAgent, tempfile::TempDir) {
         ),
         ..AgentOptions::default()
     };
+    let mut options = options;
+    change(&mut options);
     (TestAgent::start_station(station, options, data_dir).await, scripts)
 }
 
