@@ -277,17 +277,7 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
 
     // An ADF batch at 100 dpi: four thumbnails, then "completed".
     page.eval(START_ADF_SCAN_JS).await;
-    let state = page
-        .wait_for(
-            "four thumbnails and a completed scan",
-            "(() => { const imgs = [...document.querySelectorAll('#thumbs img')]; \
-               const s = document.getElementById('scan-state'); \
-               return imgs.length === 4 && imgs.every(i => i.complete && i.naturalWidth > 0) \
-                 && s.dataset.state === 'completed' && s.textContent; })()",
-            SCAN_WAIT,
-        )
-        .await;
-    assert_eq!(state, "Hoàn tất — 4 trang");
+    assert_eq!(completed_with_thumbnails(&page, 4).await, "Hoàn tất — 4 trang");
     let shot = page.screenshot_to("demo-after-scan").await;
     eprintln!("screenshot of the demo page after the scan: {}", shot.display());
 
@@ -704,17 +694,7 @@ async fn demo_page_pauses_on_a_jam_takes_its_scan_up_after_a_reload_and_discards
     wait_for_device(&page, "scanner", "Đang bận", "").await;
 
     page.eval("document.getElementById('scan-continue').click()").await;
-    let state = page
-        .wait_for(
-            "four thumbnails and a completed scan",
-            "(() => { const imgs = [...document.querySelectorAll('#thumbs img')]; \
-               const s = document.getElementById('scan-state'); \
-               return imgs.length === 4 && imgs.every(i => i.complete && i.naturalWidth > 0) \
-                 && s.dataset.state === 'completed' && s.textContent; })()",
-            SCAN_WAIT,
-        )
-        .await;
-    assert_eq!(state, "Hoàn tất — 4 trang");
+    assert_eq!(completed_with_thumbnails(&page, 4).await, "Hoàn tất — 4 trang");
     wait_for_device(&page, "scanner", "Sẵn sàng", "").await;
 
     // The PDF's file name is the PC's local (Vietnamese) time, YYYYMMDD-HHmmss.
@@ -753,6 +733,17 @@ async fn demo_page_pauses_on_a_jam_takes_its_scan_up_after_a_reload_and_discards
     agent.stop().await;
 }
 
+/// Waits until the scan is completed with `n` loaded thumbnails; the scan state's text.
+async fn completed_with_thumbnails(page: &Page, n: usize) -> serde_json::Value {
+    let expression = format!(
+        "(() => {{ const imgs = [...document.querySelectorAll('#thumbs img')]; \
+           const s = document.getElementById('scan-state'); \
+           return imgs.length === {n} && imgs.every(i => i.complete && i.naturalWidth > 0) \
+             && s.dataset.state === 'completed' && s.textContent; }})()"
+    );
+    page.wait_for(&format!("{n} thumbnails and a completed scan"), &expression, SCAN_WAIT).await
+}
+
 /// Issue 3's "done when" on the real SANE test device: the clerk scans a 10-page ADF batch from the
 /// demo page, pages arrive one by one, a jam at page 4 pauses the batch with three pages kept,
 /// “Tiếp tục quét” finishes it, and the downloaded PDF has every page for poppler's `pdfinfo`. The
@@ -788,17 +779,7 @@ async fn demo_page_scans_from_sane_survives_a_jam_and_downloads_every_page() {
         .await;
     assert_eq!(paused, "Tạm dừng ở trang 4: kẹt giấy — gỡ giấy rồi bấm Tiếp tục quét");
     page.eval("document.getElementById('scan-continue').click()").await;
-    let state = page
-        .wait_for(
-            "nine pages and a completed scan",
-            "(() => { const imgs = [...document.querySelectorAll('#thumbs img')]; \
-               const s = document.getElementById('scan-state'); \
-               return imgs.length === 9 && imgs.every(i => i.complete && i.naturalWidth > 0) \
-                 && s.dataset.state === 'completed' && s.textContent; })()",
-            SCAN_WAIT,
-        )
-        .await;
-    assert_eq!(state, "Hoàn tất — 9 trang");
+    assert_eq!(completed_with_thumbnails(&page, 9).await, "Hoàn tất — 9 trang");
     let counts = page.eval("[...window.__counts].sort((a, b) => a - b)").await;
     let counts: Vec<u64> = counts.as_array().expect("counts").iter().filter_map(|c| c.as_u64()).collect();
     assert!(counts.iter().filter(|&&c| (1..9).contains(&c)).count() >= 3, "pages arrived one by one: {counts:?}");
