@@ -20,7 +20,7 @@ use crate::auth::{Audit, Pairings, Tickets, Tokens};
 use crate::config::Station;
 use crate::devices::{DeviceInfo, DeviceStartError, Devices, Registry, StatusListener};
 use crate::events::{EventBody, EventBus};
-use crate::print::{PrintError, PrintService};
+use crate::print::{PrintConfig, PrintError, PrintService};
 use crate::scan::ScanService;
 use crate::store::{Store, StoreError};
 
@@ -47,6 +47,7 @@ pub fn registry_with(station: &Station, scan_worker: Option<&WorkerCommand>) -> 
     let registry = Registry::new().with(Arc::new(sim));
     let registry = registry.with(Arc::new(counter_agent_driver_folder::FolderFactory::new()));
     let registry = registry.with(Arc::new(sane));
+    let registry = registry.with(Arc::new(counter_agent_driver_escpos::EscposFactory::new()));
     (registry, control)
 }
 
@@ -178,7 +179,13 @@ impl Agent {
         let scans_dir = station.data_dir.join("scans");
         let scans = start_scans(&station, &options, &devices, &events, scans_dir.clone())?;
         let prints =
-            PrintService::start(store.clone(), devices.clone(), events.clone(), station.data_dir.join("spool"))?;
+            PrintService::start(
+            store.clone(),
+            devices.clone(),
+            events.clone(),
+            station.data_dir.join("spool"),
+            PrintConfig { office: station.office.clone(), max_pdf_pages: station.max_pdf_pages },
+        )?;
 
         // The agent is reached at the address it is bound to (`127.0.0.1:7420`, `[::1]:7420`,
         // `127.0.0.2:…`) or as `localhost`; nothing else is its own origin or an acceptable Host.

@@ -382,7 +382,8 @@ pub struct PrintRequestDto {
     /// Base64 ESC/POS bytes (for thermal printers).
     #[serde(default)]
     pub escpos: Option<String>,
-    /// A template rendered by the agent (arrives with the printing work).
+    /// A template rendered by the agent: `dossier-receipt` (A4 PDF or 80 mm thermal) or
+    /// `queue-ticket` (thermal), with its fields in `data`.
     #[serde(default)]
     pub template: Option<String>,
     #[serde(default)]

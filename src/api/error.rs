@@ -41,6 +41,8 @@ pub enum ErrorCode {
     InvalidRotation,
     DocumentTooLarge,
     IdempotencyConflict,
+    UnknownTemplate,
+    InvalidTemplateData,
     JobNotCancellable,
     MethodNotAllowed,
     StorageFull,
@@ -48,7 +50,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 34] = [
+    pub const ALL: [ErrorCode; 36] = [
         ErrorCode::HostNotAllowed,
         ErrorCode::OriginNotAllowed,
         ErrorCode::OriginRequired,
@@ -79,6 +81,8 @@ impl ErrorCode {
         ErrorCode::InvalidRotation,
         ErrorCode::DocumentTooLarge,
         ErrorCode::IdempotencyConflict,
+        ErrorCode::UnknownTemplate,
+        ErrorCode::InvalidTemplateData,
         ErrorCode::JobNotCancellable,
         ErrorCode::MethodNotAllowed,
         ErrorCode::StorageFull,
@@ -118,6 +122,8 @@ impl ErrorCode {
             ErrorCode::InvalidRotation => "invalid_rotation",
             ErrorCode::DocumentTooLarge => "document_too_large",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::UnknownTemplate => "unknown_template",
+            ErrorCode::InvalidTemplateData => "invalid_template_data",
             ErrorCode::JobNotCancellable => "job_not_cancellable",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::StorageFull => "storage_full",

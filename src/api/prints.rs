@@ -13,7 +13,8 @@ use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::extract::{body_too_large, ApiJson, Authed};
 use super::AppState;
 use crate::auth::Scope;
-use crate::print::{PrintError, SubmitPrint};
+use crate::print::render::TemplateError;
+use crate::print::{PrintError, SubmitPrint, SubmitTemplate};
 
 fn print_error(error: PrintError) -> ApiError {
     match error {
@@ -23,6 +24,17 @@ fn print_error(error: PrintError) -> ApiError {
         PrintError::UnsupportedFormat { .. } => ApiError::bad_request(ErrorCode::UnsupportedFormat, error.to_string()),
         PrintError::InvalidDocument(message) => ApiError::bad_request(ErrorCode::InvalidDocument, message),
         PrintError::InvalidRequest(message) => ApiError::bad_request(ErrorCode::InvalidRequest, message),
+        PrintError::Template(TemplateError::UnknownTemplate(_)) => {
+            ApiError::bad_request(ErrorCode::UnknownTemplate, error.to_string())
+                .hint("templates are dossier-receipt and queue-ticket")
+        }
+        PrintError::Template(TemplateError::Invalid(_)) => {
+            ApiError::bad_request(ErrorCode::InvalidTemplateData, error.to_string())
+        }
+        PrintError::TemplateNotForPrinter { .. } => {
+            ApiError::bad_request(ErrorCode::UnsupportedFormat, error.to_string())
+                .hint("print dossier-receipt on an A4 or a thermal printer, queue-ticket on a thermal printer")
+        }
         PrintError::IdempotencyConflict(_) => {
             ApiError::new(StatusCode::CONFLICT, ErrorCode::IdempotencyConflict, error.to_string())
                 .hint("use a new idempotency_key for a new document")
@@ -92,12 +104,16 @@ pub async fn submit(
     if !device_exists {
         return Err(unknown_device(&body.device));
     }
-    let (format, bytes) = match (&body.pdf, &body.escpos, &body.template) {
-        (Some(pdf), None, None) => (DocumentFormat::Pdf, decode_base64("pdf", pdf)?),
-        (None, Some(escpos), None) => (DocumentFormat::EscPos, decode_base64("escpos", escpos)?),
+    let (format, bytes) = match (body.pdf, body.escpos, body.template) {
+        (Some(pdf), None, None) => (DocumentFormat::Pdf, decode_base64("pdf", &pdf)?),
+        (None, Some(escpos), None) => (DocumentFormat::EscPos, decode_base64("escpos", &escpos)?),
         (None, None, Some(template)) => {
-            return Err(ApiError::bad_request(ErrorCode::InvalidRequest, format!("unknown template `{template}`"))
-                .hint("this agent has no print templates yet; send `pdf` or `escpos`"));
+            let Some(data) = body.data else {
+                return Err(ApiError::bad_request(ErrorCode::InvalidTemplateData, "`data` is missing")
+                    .hint("send the template's fields as a JSON object in `data`"));
+            };
+            let request = SubmitTemplate { device: body.device, idempotency_key: body.idempotency_key, template, data };
+            return respond(app.inner.prints.submit_template(&auth.origin, request));
         }
         _ => {
             return Err(ApiError::bad_request(
@@ -106,6 +122,9 @@ pub async fn submit(
             ));
         }
     };
+    if body.data.is_some() {
+        return Err(ApiError::bad_request(ErrorCode::InvalidRequest, "`data` goes with `template` only"));
+    }
     respond(app.inner.prints.submit(
         &auth.origin,
         SubmitPrint { device: body.device, idempotency_key: body.idempotency_key, format, bytes },

@@ -38,6 +38,26 @@ pub use origin::{normalize_origin, OriginError};
 /// The listen address when the file has none.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 7420);
 
+/// PDFs with more pages are refused unless `[print] max_pdf_pages` says otherwise.
+pub const DEFAULT_MAX_PDF_PAGES: u32 = 500;
+
+/// The unit printed under the agency when `[office]` names none.
+pub const DEFAULT_UNIT: &str = "Bộ phận tiếp nhận và trả kết quả";
+
+/// The office of a station file without `[office]`: its station name heads receipts.
+pub fn default_office(station_name: &str) -> crate::print::render::Office {
+    let agency = station_name.split(" — ").next().unwrap_or(station_name).trim().to_string();
+    crate::print::render::Office {
+        parent_agency: String::new(),
+        agency,
+        unit: DEFAULT_UNIT.to_string(),
+        address: String::new(),
+        phone: None,
+        place: String::new(),
+        footer_lines: Vec::new(),
+    }
+}
+
 /// The office's time zone when the file has none; queue day keys use it.
 pub const DEFAULT_TIMEZONE: &str = "Asia/Ho_Chi_Minh";
 
@@ -58,6 +78,10 @@ pub struct Station {
     /// `[scan] retention`: scans are deleted after this long without activity (`None`: the
     /// agent's default, 1 hour).
     pub scan_retention: Option<std::time::Duration>,
+    /// `[print] max_pdf_pages`: longer PDFs are refused.
+    pub max_pdf_pages: u32,
+    /// `[office]`: the agency printed on receipts and tickets.
+    pub office: crate::print::render::Office,
     pub devices: Vec<DeviceConfig>,
     /// Every profile loaded: built-in ones, then those of `[profiles] dirs`.
     pub profiles: ProfileSet,
@@ -181,6 +205,16 @@ pub fn demo_station(listen: SocketAddr, data_dir: PathBuf) -> Station {
         data_dir,
         queue: QueueStore::Sqlite,
         scan_retention: None,
+        max_pdf_pages: DEFAULT_MAX_PDF_PAGES,
+        office: crate::print::render::Office {
+            parent_agency: "UBND Quận Ba Đình".to_string(),
+            agency: "UBND Phường Kim Mã".to_string(),
+            unit: DEFAULT_UNIT.to_string(),
+            address: "Số 2 Vạn Bảo, phường Kim Mã, quận Ba Đình, Hà Nội".to_string(),
+            phone: Some("024 3846 1234".to_string()),
+            place: "Hà Nội".to_string(),
+            footer_lines: vec!["Bản demo — dữ liệu mô phỏng".to_string()],
+        },
         devices,
         profiles,
     }

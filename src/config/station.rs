@@ -15,14 +15,17 @@ use super::{
     default_data_dir, is_valid_id, normalize_origin, DeviceConfig, Diagnostic, Diagnostics, Overrides, QueueStore,
     Severity, Station, DEFAULT_LISTEN, DEFAULT_TIMEZONE,
 };
+use crate::print::render::Office;
 use crate::profile::{self, ProfileSet};
 
-const TOP_KEYS: &[&str] = &["station", "server", "storage", "scan", "profiles", "device"];
+const TOP_KEYS: &[&str] = &["station", "server", "storage", "scan", "print", "office", "profiles", "device"];
 const STATION_KEYS: &[&str] = &["name", "counter", "timezone"];
 const SERVER_KEYS: &[&str] = &["listen", "allowed_origins"];
 const STORAGE_KEYS: &[&str] = &["data_dir", "queue"];
 const PROFILES_KEYS: &[&str] = &["dirs"];
 const SCAN_KEYS: &[&str] = &["retention"];
+const PRINT_KEYS: &[&str] = &["max_pdf_pages"];
+const OFFICE_KEYS: &[&str] = &["parent_agency", "agency", "unit", "address", "phone", "place", "footer_lines"];
 /// Shortest and longest `[scan] retention` accepted.
 const MIN_RETENTION: std::time::Duration = std::time::Duration::from_secs(60);
 const MAX_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
@@ -49,6 +52,8 @@ pub(super) fn load(
     let (listen, allowed_origins) = read_server(&root);
     let (data_dir, queue) = read_storage(&root, base_dir);
     let scan_retention = read_scan(&root);
+    let max_pdf_pages = read_print(&root);
+    let office = read_office(&root);
     let (profiles, profile_diagnostics) = read_profiles(&root, base_dir);
     let devices = read_devices(&root, &profiles, supported_schemes);
 
@@ -66,6 +71,7 @@ pub(super) fn load(
     let Some((name, counter, timezone)) = identity else {
         return Err(diagnostics);
     };
+    let office = office.unwrap_or_else(|| super::default_office(&name));
     let station = Station {
         source: Some(PathBuf::from(file_name)),
         name,
@@ -76,6 +82,8 @@ pub(super) fn load(
         data_dir: overrides.data_dir.clone().unwrap_or(data_dir),
         queue,
         scan_retention,
+        max_pdf_pages,
+        office,
         devices,
         profiles,
     };
@@ -216,6 +224,33 @@ fn read_scan(root: &Fields<'_>) -> Option<std::time::Duration> {
             None
         }
     }
+}
+
+/// `[print]`: `max_pdf_pages` (default [`super::DEFAULT_MAX_PDF_PAGES`]).
+fn read_print(root: &Fields<'_>) -> u32 {
+    let Some(print) = root.table("print", "[print]", PRINT_KEYS) else { return super::DEFAULT_MAX_PDF_PAGES };
+    print.number("max_pdf_pages", 1, 5000).map_or(super::DEFAULT_MAX_PDF_PAGES, Spanned::into_inner)
+}
+
+/// `[office]`: the agency printed on receipts and tickets. Without it, the station name heads them.
+fn read_office(root: &Fields<'_>) -> Option<Office> {
+    let office = root.table("office", "[office]", OFFICE_KEYS)?;
+    let text = |key: &str| office.string(key).map(|value| value.get_ref().trim().to_string());
+    let agency = office.required_string("agency", "agency = \"UBND phường Kim Mã\"")?.get_ref().trim().to_string();
+    Some(Office {
+        parent_agency: text("parent_agency").unwrap_or_default(),
+        agency,
+        unit: text("unit").unwrap_or_else(|| super::DEFAULT_UNIT.to_string()),
+        address: text("address").unwrap_or_default(),
+        phone: text("phone").filter(|phone| !phone.is_empty()),
+        place: text("place").unwrap_or_default(),
+        footer_lines: office
+            .strings("footer_lines")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|line| line.get_ref().trim().to_string())
+            .collect(),
+    })
 }
 
 fn parse_queue(sink: &Sink<'_>, queue: &Spanned<&str>) -> Option<QueueStore> {

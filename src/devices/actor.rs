@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use counter_agent_driver_api::{
-    CancelToken, Device, DeviceState, DeviceStatus, DriverError, DriverFactory, OpenSpec, PageWatch, ScanProgress,
-    StatusReason,
+    CancelToken, Device, DeviceState, DeviceStatus, DriverError, DriverFactory, OpenSpec, PageWatch, PrintWatch,
+    ScanProgress, StatusReason,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -28,7 +28,7 @@ pub(super) fn spawn(
         factory,
         device: None,
         batch_open: false,
-        status: status_sender,
+        status: Arc::new(status_sender),
         listener,
         last_open_error: None,
     };
@@ -45,7 +45,7 @@ struct Actor {
     factory: Arc<dyn DriverFactory>,
     device: Option<Box<dyn Device>>,
     batch_open: bool,
-    status: watch::Sender<DeviceStatus>,
+    status: Arc<watch::Sender<DeviceStatus>>,
     listener: StatusListener,
     last_open_error: Option<String>,
 }
@@ -86,9 +86,20 @@ impl Actor {
 
     fn handle(&mut self, command: Command) {
         match command {
-            Command::Print { document, reply } => {
+            Command::Print { document, cancel, stalls, reply } => {
+                let status = Arc::clone(&self.status);
+                let listener = Arc::clone(&self.listener);
+                let info = self.info.clone();
                 let result = self.with_device(|device| match device.as_printer() {
-                    Some(printer) => printer.print(&document),
+                    Some(printer) => {
+                        // A printer stopped mid-job: the device shows why, the job hears of it.
+                        let mut stalled = |reason: Option<StatusReason>| {
+                            let now = reason.map_or(DeviceStatus::BUSY, DeviceStatus::error);
+                            publish_status(&status, &listener, &info, now);
+                            let _ = stalls.send(reason);
+                        };
+                        printer.print_watched(&document, &mut PrintWatch { cancel: &cancel, stalled: &mut stalled })
+                    }
                     None => Err(DriverError::Unsupported { what: "printing on this device".into() }),
                 });
                 let _ = reply.send(result);
@@ -268,16 +279,26 @@ impl Actor {
     }
 
     fn set_status(&mut self, status: DeviceStatus) {
-        let changed = self.status.send_if_modified(|current| {
-            if *current == status {
-                false
-            } else {
-                *current = status;
-                true
-            }
-        });
-        if changed {
-            (self.listener)(&self.info, status);
+        publish_status(&self.status, &self.listener, &self.info, status);
+    }
+}
+
+/// Stores a device's status and tells the listener when it changed.
+fn publish_status(
+    sender: &watch::Sender<DeviceStatus>,
+    listener: &StatusListener,
+    info: &DeviceInfo,
+    status: DeviceStatus,
+) {
+    let changed = sender.send_if_modified(|current| {
+        if *current == status {
+            false
+        } else {
+            *current = status;
+            true
         }
+    });
+    if changed {
+        listener(info, status);
     }
 }

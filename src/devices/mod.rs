@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use counter_agent_driver_api::{
     CancelToken, Connection, DeviceKind, DeviceSettings, DeviceStatus, DriverError, DriverFactory, PrintDocument,
-    RawPage, ScanProgress, ScanRequest,
+    RawPage, ScanProgress, ScanRequest, StatusReason,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -71,9 +71,22 @@ const SCAN_UPDATES_BUFFERED: usize = 1;
 pub type StatusListener = Arc<dyn Fn(&DeviceInfo, DeviceStatus) + Send + Sync>;
 
 pub(crate) enum Command {
-    Print { document: PrintDocument, reply: oneshot::Sender<Result<(), DriverError>> },
-    ScanStart { request: ScanRequest, cancel: CancelToken, updates: mpsc::Sender<ScanUpdate> },
-    ScanContinue { cancel: CancelToken, updates: mpsc::Sender<ScanUpdate> },
+    Print {
+        document: PrintDocument,
+        cancel: CancelToken,
+        /// `Some(reason)` when the printer stops mid-job, `None` when it goes on.
+        stalls: mpsc::UnboundedSender<Option<StatusReason>>,
+        reply: oneshot::Sender<Result<(), DriverError>>,
+    },
+    ScanStart {
+        request: ScanRequest,
+        cancel: CancelToken,
+        updates: mpsc::Sender<ScanUpdate>,
+    },
+    ScanContinue {
+        cancel: CancelToken,
+        updates: mpsc::Sender<ScanUpdate>,
+    },
     ScanEnd,
     Shutdown,
 }
@@ -117,11 +130,18 @@ impl DeviceHandle {
         }
     }
 
-    /// Prints a whole document; resolves when the device has accepted it or failed.
-    pub async fn print(&self, document: PrintDocument) -> Result<(), DeviceError> {
+    /// Prints a whole document; resolves when the device has accepted it or failed. Until then,
+    /// `stalls` hears when the printer stops mid-job (`Some(reason)`, the job is held) and goes on
+    /// (`None`); `cancel` gives up a held job.
+    pub async fn print(
+        &self,
+        document: PrintDocument,
+        cancel: CancelToken,
+        stalls: mpsc::UnboundedSender<Option<StatusReason>>,
+    ) -> Result<(), DeviceError> {
         self.expect_kind(DeviceKind::Printer)?;
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Print { document, reply })?;
+        self.send(Command::Print { document, cancel, stalls, reply })?;
         let result = answer.await.map_err(|_| DeviceError::ActorGone { id: self.shared.info.id.clone() })?;
         Ok(result?)
     }

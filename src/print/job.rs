@@ -4,10 +4,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use counter_agent_driver_api::{DeviceKind, DeviceSettings, DocumentFormat};
+use counter_agent_driver_api::{CancelToken, DeviceKind, DeviceSettings, DocumentFormat};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
+use super::render::{self, Office, TemplateData, TemplateError};
 use crate::auth::random_id;
 use crate::devices::Devices;
 use crate::events::{EventBody, EventBus};
@@ -88,6 +89,26 @@ pub enum PrintError {
     Io(#[from] std::io::Error),
     #[error("the PC's disk is full")]
     StorageFull,
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("template `{template}` cannot be printed on `{device}` ({why})")]
+    TemplateNotForPrinter { template: String, device: String, why: &'static str },
+}
+
+/// A template to render and print.
+#[derive(Debug, Clone)]
+pub struct SubmitTemplate {
+    pub device: String,
+    pub idempotency_key: String,
+    pub template: String,
+    pub data: serde_json::Value,
+}
+
+/// What the print service needs from the station file.
+#[derive(Debug, Clone)]
+pub struct PrintConfig {
+    pub office: Office,
+    pub max_pdf_pages: u32,
 }
 
 /// What a client submits.
@@ -115,10 +136,16 @@ fn format_from_code(code: &str) -> DocumentFormat {
 }
 
 pub(crate) fn job_from_row(row: &PrintJobRow) -> PrintJob {
+    let state = match JobState::parse(&row.state) {
+        // Held half-printed by a stopped printer (see the worker): waiting, for the reason given.
+        Some(JobState::Printing) if row.reason.is_some() => JobState::Waiting,
+        Some(state) => state,
+        None => JobState::Failed,
+    };
     PrintJob {
         id: row.id.clone(),
         device: row.device.clone(),
-        state: JobState::parse(&row.state).unwrap_or(JobState::Failed),
+        state,
         reason: row.reason.clone(),
         format: format_from_code(&row.format),
         n_bytes: row.n_bytes.max(0) as u64,
@@ -150,20 +177,31 @@ pub(crate) struct Inner {
     pub(crate) devices: Devices,
     pub(crate) events: EventBus,
     pub(crate) spool: PathBuf,
+    pub(crate) config: PrintConfig,
     /// Wakes a printer's worker when a job is queued for it.
     pub(crate) wake: HashMap<String, Arc<Notify>>,
+    /// Jobs being printed now, to give up one the printer holds half-printed when it is cancelled.
+    pub(crate) printing: std::sync::Mutex<HashMap<String, CancelToken>>,
 }
 
 impl PrintService {
     /// Recovers jobs left by a previous run and starts one worker per printer.
-    pub fn start(store: Store, devices: Devices, events: EventBus, spool: PathBuf) -> Result<PrintService, PrintError> {
+    pub fn start(
+        store: Store,
+        devices: Devices,
+        events: EventBus,
+        spool: PathBuf,
+        config: PrintConfig,
+    ) -> Result<PrintService, PrintError> {
         std::fs::create_dir_all(&spool)?;
         let wake = devices
             .iter()
             .filter(|d| d.info().kind == DeviceKind::Printer)
             .map(|d| (d.info().id.clone(), Arc::new(Notify::new())))
             .collect();
-        let service = PrintService { inner: Arc::new(Inner { store, devices, events, spool, wake }) };
+        let service = PrintService {
+            inner: Arc::new(Inner { store, devices, events, spool, config, wake, printing: Default::default() }),
+        };
         service.recover()?;
         for device in service.inner.wake.keys() {
             tokio::spawn(super::worker::run(service.clone(), device.clone()));
@@ -285,6 +323,48 @@ impl PrintService {
         Ok((job, true))
     }
 
+    /// Renders a template for the printer's kind (A4 PDF or ESC/POS for its width) and submits
+    /// the result like any document: the same data renders the same bytes, so a replayed
+    /// idempotency key finds its job.
+    pub fn submit_template(&self, origin: &str, request: SubmitTemplate) -> Result<(PrintJob, bool), PrintError> {
+        let handle =
+            self.inner.devices.get(&request.device).ok_or_else(|| PrintError::UnknownDevice(request.device.clone()))?;
+        let DeviceSettings::Printer(settings) = &handle.info().settings else {
+            return Err(PrintError::NotAPrinter { id: request.device.clone(), kind: handle.info().kind });
+        };
+        let data = render::data::parse(&request.template, &request.data)?;
+        let office = &self.inner.config.office;
+        let not_for = |why| PrintError::TemplateNotForPrinter {
+            template: request.template.clone(),
+            device: request.device.clone(),
+            why,
+        };
+        let (format, bytes) = if settings.formats.contains(&DocumentFormat::EscPos) {
+            let printer = render::thermal::ThermalPrinter {
+                width_dots: settings.printable_dots,
+                cutter: settings.cutter,
+                native_qr: settings.escpos.native_qr,
+                chinese_mode_off: settings.escpos.chinese_mode_off,
+            };
+            let bytes = match &data {
+                TemplateData::QueueTicket(ticket) => render::thermal::queue_ticket(office, ticket, printer),
+                TemplateData::DossierReceipt(receipt) => render::thermal::dossier_receipt(office, receipt, printer),
+            };
+            (DocumentFormat::EscPos, bytes.map_err(|_| not_for("the printer's paper is too narrow"))?)
+        } else {
+            match &data {
+                TemplateData::DossierReceipt(receipt) => {
+                    (DocumentFormat::Pdf, render::a4::dossier_receipt_pdf(office, receipt))
+                }
+                TemplateData::QueueTicket(_) => return Err(not_for("queue tickets print on thermal printers")),
+            }
+        };
+        self.submit(
+            origin,
+            SubmitPrint { device: request.device, idempotency_key: request.idempotency_key, format, bytes },
+        )
+    }
+
     pub fn get(&self, origin: &str, id: &str) -> Result<PrintJob, PrintError> {
         match self.inner.store.print_job(id)? {
             Some(row) if row.origin == origin => Ok(job_from_row(&row)),
@@ -301,6 +381,13 @@ impl PrintService {
             if current.state == JobState::Cancelled {
                 return Ok(current);
             }
+            // Held half-printed by a stopped printer: the worker gives it up and records it.
+            if current.state == JobState::Waiting {
+                if let Some(token) = self.lock_printing().get(id) {
+                    token.cancel();
+                    return Ok(current);
+                }
+            }
             return Err(PrintError::NotCancellable(current.state.as_str()));
         }
         let _ = std::fs::remove_file(self.spool_path(id));
@@ -310,6 +397,21 @@ impl PrintService {
             wake.notify_one();
         }
         self.get(origin, id)
+    }
+
+    fn lock_printing(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancelToken>> {
+        self.inner.printing.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A cancel token for the job the worker starts printing.
+    pub(crate) fn track(&self, id: &str) -> CancelToken {
+        let token = CancelToken::new();
+        self.lock_printing().insert(id.to_string(), token.clone());
+        token
+    }
+
+    pub(crate) fn untrack(&self, id: &str) {
+        self.lock_printing().remove(id);
     }
 
     pub(crate) fn publish(&self, origin: &str, job: &PrintJob) {

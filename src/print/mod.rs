@@ -6,8 +6,10 @@
 //! printed again. Knows nothing of HTTP.
 
 mod job;
+pub mod render;
 mod worker;
 
 pub use job::{
-    format_name, validate_pdf, JobState, PrintError, PrintJob, PrintService, SubmitPrint, MAX_DOCUMENT_BYTES,
+    format_name, validate_pdf, JobState, PrintConfig, PrintError, PrintJob, PrintService, SubmitPrint, SubmitTemplate,
+    MAX_DOCUMENT_BYTES,
 };

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use counter_agent_driver_api::{DeviceState, DriverError, PrintDocument};
+use counter_agent_driver_api::{DeviceState, DriverError, PrintDocument, StatusReason};
+use tokio::sync::mpsc;
 
 use super::job::{job_from_row, JobState, PrintService};
 use crate::devices::DeviceError;
@@ -19,6 +20,8 @@ enum Outcome {
     /// The printer cannot print now (paper out, gone); the job waits and is retried.
     Wait(String),
     Failed(String),
+    /// Cancelled while the printer held it half-printed.
+    Cancelled,
 }
 
 pub(super) async fn run(service: PrintService, device: String) {
@@ -68,8 +71,26 @@ pub(super) async fn run(service: PrintService, device: String) {
             Ok(bytes) => {
                 let document =
                     PrintDocument { format: job.format, bytes, job_name: format!("counter-agent {}", row.id) };
-                match handle.print(document).await {
+                let cancel = service.track(&row.id);
+                let (stalls, mut stalled) = mpsc::unbounded_channel();
+                let printing = handle.print(document, cancel.clone(), stalls);
+                tokio::pin!(printing);
+                let mut held = false;
+                let result = loop {
+                    tokio::select! {
+                        result = &mut printing => break result,
+                        Some(reason) = stalled.recv() => {
+                            held = true;
+                            hold(&service, &row.origin, &mut job, reason);
+                        }
+                    }
+                };
+                service.untrack(&row.id);
+                match result {
                     Ok(()) => Outcome::Printed,
+                    // Part of the job may be on paper: never print it again.
+                    Err(_) if cancel.is_cancelled() => Outcome::Cancelled,
+                    Err(_) if held => Outcome::Failed("interrupted".into()),
                     Err(DeviceError::Driver(error)) => match error {
                         DriverError::Fault { reason } => Outcome::Wait(reason.code().to_string()),
                         DriverError::NotFound { .. } | DriverError::Io(_) => {
@@ -89,6 +110,7 @@ pub(super) async fn run(service: PrintService, device: String) {
         };
         let (state, reason) = match &outcome {
             Outcome::Printed => ("printed", None),
+            Outcome::Cancelled => ("cancelled", None),
             Outcome::Wait(reason) => ("waiting", Some(reason.as_str())),
             Outcome::Failed(reason) => ("failed", Some(reason.as_str())),
         };
@@ -107,4 +129,16 @@ pub(super) async fn run(service: PrintService, device: String) {
             tokio::time::sleep(MIN_RETRY_PAUSE).await;
         }
     }
+}
+
+/// The printer stopped mid-job (`Some`) or went on (`None`). The row stays `printing` (a restart
+/// must not print it again) with the reason; clients see `waiting` with that reason.
+fn hold(service: &PrintService, origin: &str, job: &mut super::job::PrintJob, reason: Option<StatusReason>) {
+    let code = reason.map(StatusReason::code);
+    if let Err(error) = service.inner.store.transition_print_job(&job.id, &["printing"], "printing", code, now_ms()) {
+        tracing::error!(message = "Cannot record a held print job.", job = %job.id, %error);
+    }
+    job.state = if reason.is_some() { JobState::Waiting } else { JobState::Printing };
+    job.reason = code.map(str::to_string);
+    service.publish(origin, job);
 }

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use counter_agent_driver_api::{DocumentFormat, PrinterSettings};
+use counter_agent_driver_api::{DocumentFormat, EscposSettings, EscposStatus, PrinterSettings};
 use toml::Spanned;
 
 use super::{CodePage, PrinterDetails, StatusProtocol, VietnameseEncoding};
@@ -75,6 +75,7 @@ pub(super) fn read_printer(table: &Fields<'_>) -> Option<(PrinterSettings, Print
         dpi: dpi?.into_inner(),
         cutter: cutter?.into_inner(),
         formats: formats.into_iter().map(Spanned::into_inner).collect(),
+        escpos: Default::default(),
     };
     let details = PrinterDetails {
         vietnamese_code_pages: if escpos {
@@ -90,7 +91,16 @@ pub(super) fn read_printer(table: &Fields<'_>) -> Option<(PrinterSettings, Print
         chinese_mode_off: escpos && flag(chinese_mode_off),
         ipp_everywhere: flag(ipp_everywhere),
     };
-    Some((settings, details))
+    let escpos = EscposSettings {
+        native_qr: details.native_qr,
+        status: match details.status {
+            StatusProtocol::DleEot => EscposStatus::DleEot,
+            StatusProtocol::Asb => EscposStatus::Asb,
+            StatusProtocol::None => EscposStatus::None,
+        },
+        chinese_mode_off: details.chinese_mode_off,
+    };
+    Some((PrinterSettings { escpos, ..settings }, details))
 }
 
 /// Check: at least one format, each once.

@@ -15,4 +15,5 @@ mod sane;
 mod scans;
 mod security;
 mod startup;
+mod thermal;
 mod tokens;

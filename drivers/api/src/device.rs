@@ -6,7 +6,9 @@
 
 use crate::connection::Connection;
 use crate::error::DriverError;
-use crate::types::{CancelToken, DeviceKind, DeviceSettings, DeviceStatus, PrintDocument, RawPage, ScanRequest};
+use crate::types::{
+    CancelToken, DeviceKind, DeviceSettings, DeviceStatus, PrintDocument, RawPage, ScanRequest, StatusReason,
+};
 
 /// Everything a driver needs to open one configured device.
 #[derive(Debug, Clone)]
@@ -86,6 +88,23 @@ pub trait Scanner {
 pub trait Printer {
     /// Sends a whole document and returns once the device has accepted it.
     fn print(&mut self, document: &PrintDocument) -> Result<(), DriverError>;
+    /// [`Printer::print`], watched: a driver that can hold a half-sent job while the printer is
+    /// stopped (paper out mid-job) reports it through `watch.stalled` and goes on once the printer
+    /// does, instead of failing — resending would print the first part twice. The daemon always
+    /// calls this one.
+    fn print_watched(&mut self, document: &PrintDocument, watch: &mut PrintWatch<'_>) -> Result<(), DriverError> {
+        let _ = watch;
+        self.print(document)
+    }
+}
+
+/// What the daemon hands to [`Printer::print_watched`].
+pub struct PrintWatch<'a> {
+    /// Set when the job is cancelled; a stalled job checks it and gives up.
+    pub cancel: &'a CancelToken,
+    /// `Some(reason)`: the printer stopped mid-job for this reason and the job is held;
+    /// `None`: it prints again. Must return quickly.
+    pub stalled: &'a mut dyn FnMut(Option<StatusReason>),
 }
 
 /// How far the page being scanned has come.

@@ -18,6 +18,6 @@ pub mod error;
 pub mod types;
 
 pub use connection::{Connection, ConnectionError, SerialFlow};
-pub use device::{Device, Discovered, DriverFactory, OpenSpec, PageWatch, Printer, ScanProgress, Scanner};
+pub use device::{Device, Discovered, DriverFactory, OpenSpec, PageWatch, PrintWatch, Printer, ScanProgress, Scanner};
 pub use error::DriverError;
 pub use types::*;

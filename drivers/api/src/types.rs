@@ -61,10 +61,12 @@ pub enum StatusReason {
     ProtocolError,
     /// A hot-folder file that is not a readable image; it was moved to the folder's `rejected/`.
     UnreadableFile,
+    /// The device takes jobs but does not answer status requests: paper and cover are unknown.
+    StatusUnknown,
 }
 
 impl StatusReason {
-    pub const ALL: [StatusReason; 11] = [
+    pub const ALL: [StatusReason; 12] = [
         StatusReason::NotFound,
         StatusReason::Offline,
         StatusReason::PaperOut,
@@ -76,6 +78,7 @@ impl StatusReason {
         StatusReason::IoError,
         StatusReason::ProtocolError,
         StatusReason::UnreadableFile,
+        StatusReason::StatusUnknown,
     ];
 
     pub fn code(self) -> &'static str {
@@ -91,6 +94,7 @@ impl StatusReason {
             StatusReason::IoError => "io_error",
             StatusReason::ProtocolError => "protocol_error",
             StatusReason::UnreadableFile => "unreadable_file",
+            StatusReason::StatusUnknown => "status_unknown",
         }
     }
 
@@ -100,7 +104,7 @@ impl StatusReason {
 
     /// Whether the device can still work with this condition (a warning, not a stop).
     pub fn is_warning(self) -> bool {
-        matches!(self, StatusReason::PaperNearEnd)
+        matches!(self, StatusReason::PaperNearEnd | StatusReason::StatusUnknown)
     }
 
     /// Vietnamese text for clerks and technicians.
@@ -116,6 +120,7 @@ impl StatusReason {
             StatusReason::CutterError => "Lỗi dao cắt giấy",
             StatusReason::IoError => "Lỗi truyền dữ liệu với thiết bị",
             StatusReason::ProtocolError => "Thiết bị trả lời không đúng giao thức",
+            StatusReason::StatusUnknown => "Máy in không trả lời khi hỏi trạng thái — chưa biết còn giấy hay không",
             StatusReason::UnreadableFile => {
                 "Có tệp trong thư mục quét không đọc được — tệp đã được chuyển vào thư mục rejected; bấm Tiếp tục để lấy các tệp sau"
             }
@@ -359,6 +364,30 @@ pub struct PrinterSettings {
     pub dpi: u32,
     pub cutter: bool,
     pub formats: Vec<DocumentFormat>,
+    /// ESC/POS facts from the profile (ignored by page printers).
+    pub escpos: EscposSettings,
+}
+
+/// What an ESC/POS printer's profile declares about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EscposSettings {
+    /// Draws QR codes itself (`GS ( k`, model 2); otherwise they are sent as raster.
+    pub native_qr: bool,
+    pub status: EscposStatus,
+    /// Send `FS .` after `ESC @` (clones that start in Chinese double-byte mode).
+    pub chinese_mode_off: bool,
+}
+
+/// How an ESC/POS printer reports paper out, cover open and the like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EscposStatus {
+    /// Polled real-time status, `DLE EOT n`.
+    DleEot,
+    /// Automatic Status Back, `GS a n` (the printer also answers `DLE EOT`).
+    Asb,
+    /// The printer is not asked; only write errors are seen.
+    #[default]
+    None,
 }
 
 /// Settings handed to a driver when a device is opened.

@@ -131,6 +131,11 @@ impl Status {
         self.paper = paper_from_sensor(packet[2]);
     }
 
+    /// Whether the printer cannot print in this condition (paper near end still prints).
+    pub fn stops_printing(&self) -> bool {
+        self.offline || self.cover_open || self.paper == Paper::End || self.cutter_error || self.unrecoverable
+    }
+
     /// Applies the answer to `GS r 1`.
     pub fn apply_paper_sensor(&mut self, byte: u8) {
         self.paper = paper_from_sensor(byte);

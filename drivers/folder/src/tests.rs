@@ -349,6 +349,7 @@ fn check_reports_relative_paths_bad_options_and_printer_profiles() {
         dpi: 300,
         cutter: false,
         formats: Vec::new(),
+        escpos: Default::default(),
     });
     assert_eq!(factory.check(&printer).len(), 1);
     assert!(factory.check(&printer)[0].contains("use a scanner profile"));

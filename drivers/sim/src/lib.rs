@@ -41,6 +41,7 @@ mod canvas;
 mod control;
 mod error;
 pub mod escpos_preview;
+pub mod fake_escpos;
 mod ink_marks;
 mod page_art;
 mod printer;

@@ -23,6 +23,7 @@ fn receipt_settings(paper_width_mm: u32, printable_dots: u32) -> DeviceSettings 
         dpi: 203,
         cutter: true,
         formats: vec![DocumentFormat::EscPos],
+        escpos: Default::default(),
     })
 }
 
@@ -37,6 +38,7 @@ fn a4_settings() -> DeviceSettings {
         dpi: 300,
         cutter: false,
         formats: vec![DocumentFormat::Pdf],
+        escpos: Default::default(),
     })
 }
 
@@ -208,6 +210,7 @@ fn the_profile_must_suit_the_kind() {
         dpi: 203,
         cutter: true,
         formats: vec![DocumentFormat::EscPos, DocumentFormat::Pdf],
+        escpos: Default::default(),
     });
     check(
         "r",
