@@ -58,6 +58,9 @@ enum Command {
     },
     /// Scan a batch to a PDF file on this PC (no daemon or browser needed).
     Scan(ScanArgs),
+    /// Print a PDF, raw ESC/POS bytes or a template on a printer of this PC (no daemon or browser
+    /// needed), waiting until it is on paper.
+    Print(PrintArgs),
     /// Manage client tokens.
     Token {
         #[command(subcommand)]
@@ -96,6 +99,31 @@ struct ScanArgs {
     #[arg(long)]
     out: PathBuf,
     /// Scan on the built-in simulated devices (no station file needed).
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Args)]
+struct PrintArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The printer's id in the station file (e.g. receipt).
+    #[arg(long)]
+    device: String,
+    /// A PDF (page printers; thermal printers take PDFs sized for their paper only through a
+    /// template) or, with --escpos, raw ESC/POS bytes.
+    #[arg(required_unless_present = "template", conflicts_with = "template")]
+    file: Option<PathBuf>,
+    /// FILE holds raw ESC/POS bytes, sent untouched.
+    #[arg(long, requires = "file")]
+    escpos: bool,
+    /// A template rendered by the agent: dossier-receipt or queue-ticket.
+    #[arg(long, requires = "data")]
+    template: Option<String>,
+    /// The template's fields, a JSON file.
+    #[arg(long, requires = "template")]
+    data: Option<PathBuf>,
+    /// Print on the built-in simulated devices (no station file needed).
     #[arg(long)]
     demo: bool,
 }
@@ -285,6 +313,60 @@ async fn scan(args: ScanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn print(args: PrintArgs) -> anyhow::Result<()> {
+    use counter_agent::print::cli::{print, CliDocument};
+    use counter_agent::print::{PrintConfig, PrintService, SubmitPrint, SubmitTemplate};
+    use counter_agent_driver_api::DocumentFormat;
+
+    let station = if args.demo && args.common.config.is_none() {
+        let data_dir = args.common.data_dir.clone().unwrap_or_else(demo_data_dir);
+        config::demo_station(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir)
+    } else {
+        load(&args.common, None)?
+    };
+    check_devices(&station)?;
+    if station.devices.iter().all(|d| d.id != args.device) {
+        let ids: Vec<&str> = station.devices.iter().map(|d| d.id.as_str()).collect();
+        bail!("no device `{}` in the station (devices: {})", args.device, ids.join(", "));
+    }
+    let idempotency_key = format!("cli-{}", counter_agent::auth::random_id(8));
+    let document = match (&args.file, &args.template, &args.data) {
+        (Some(file), None, None) => {
+            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let format = if args.escpos { DocumentFormat::EscPos } else { DocumentFormat::Pdf };
+            CliDocument::Print(SubmitPrint { device: args.device.clone(), idempotency_key, format, bytes })
+        }
+        (None, Some(template), Some(data)) => {
+            let text = std::fs::read_to_string(data).with_context(|| format!("cannot read {}", data.display()))?;
+            let data: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", data.display()))?;
+            CliDocument::Template(SubmitTemplate {
+                device: args.device.clone(),
+                idempotency_key,
+                template: template.clone(),
+                data,
+            })
+        }
+        _ => bail!("give a FILE, or --template NAME with --data FILE.json"),
+    };
+    // Jobs go to a private spool and an in-memory queue, never the daemon's.
+    let spool = station.data_dir.join(format!("print-cli-{}", std::process::id()));
+    let options = AgentOptions::default();
+    let events = counter_agent::events::EventBus::new(Store::open_in_memory()?);
+    let (devices, _) = counter_agent::agent::start_devices(&station, &options, &events)?;
+    let config = PrintConfig { office: station.office.clone(), max_pdf_pages: station.max_pdf_pages };
+    let result = async {
+        let service = PrintService::start(Store::open_in_memory()?, devices.clone(), events, spool.clone(), config)?;
+        anyhow::Ok(print(&service, document).await?)
+    }
+    .await;
+    devices.shutdown();
+    let _ = std::fs::remove_dir_all(&spool);
+    let job = result?;
+    eprintln!("Printed: job {} on {}.", job.id, job.device);
+    Ok(())
+}
+
 fn check(common: &Common) -> anyhow::Result<()> {
     let station = load(common, None)?;
     check_devices(&station)?;
@@ -448,6 +530,12 @@ fn main() -> ExitCode {
             .build()
             .context("cannot start the async runtime")
             .and_then(|runtime| runtime.block_on(scan(args))),
+        Command::Print(args) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")
+            .and_then(|runtime| runtime.block_on(print(args))),
         Command::Token { action } => token(action),
         Command::ScanWorker => Ok(()),
     };

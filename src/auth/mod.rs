@@ -27,7 +27,7 @@ pub(crate) fn random_secret(n: usize) -> String {
 }
 
 /// A short random identifier (hex).
-pub(crate) fn random_id(n_bytes: usize) -> String {
+pub fn random_id(n_bytes: usize) -> String {
     let mut bytes = vec![0u8; n_bytes];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -5,6 +5,7 @@
 //! that was `printing` when the agent stopped is marked `failed` with reason `interrupted` rather than
 //! printed again. Knows nothing of HTTP.
 
+pub mod cli;
 mod job;
 pub mod render;
 mod worker;

@@ -249,3 +249,33 @@ fn scan_refuses_an_output_path_it_cannot_write_before_scanning() {
         .to_string_lossy()
         .ends_with(".part")));
 }
+
+#[test]
+fn print_renders_a_template_on_the_demo_ticket_printer_and_refuses_bad_documents() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("ticket.json");
+    std::fs::write(&data, crate::thermal::queue_ticket_data().to_string()).expect("write data");
+    let data_dir = dir.path().join("demo-data");
+    let demo = |args: &[&str]| {
+        let mut command = agent_binary();
+        command.args(["print", "--demo", "--data-dir"]).arg(&data_dir).args(args);
+        run(&mut command)
+    };
+    let (ok, _, stderr) =
+        demo(&["--device", "ticket", "--template", "queue-ticket", "--data", &data.to_string_lossy()]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("Printed: job"), "{stderr}");
+    let printed = crate::harness::folder_names(&data_dir.join("sim-output").join("ticket"));
+    assert_eq!(printed.iter().filter(|name| name.ends_with(".escpos")).count(), 1, "{printed:?}");
+    let (ok, _, stderr) = demo(&["--device", "a4", &data.to_string_lossy()]);
+    assert!(!ok && stderr.contains("not a PDF"), "{stderr}");
+    let (ok, _, stderr) =
+        demo(&["--device", "scanner", "--template", "queue-ticket", "--data", &data.to_string_lossy()]);
+    assert!(!ok && stderr.contains("not a printer"), "{stderr}");
+    let (ok, _, stderr) = demo(&["--device", "ticket", "--template", "hoa-don", "--data", &data.to_string_lossy()]);
+    assert!(!ok && stderr.contains("unknown template `hoa-don`"), "{stderr}");
+    // Nothing else printed, no spool left behind.
+    let printed = crate::harness::folder_names(&data_dir.join("sim-output").join("ticket"));
+    assert_eq!(printed.iter().filter(|name| name.ends_with(".escpos")).count(), 1);
+    assert!(!crate::harness::folder_names(&data_dir).iter().any(|name| name.starts_with("print-cli-")));
+}
