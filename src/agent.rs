@@ -25,7 +25,7 @@ use crate::scan::ScanService;
 use crate::store::{Store, StoreError};
 
 /// Connection schemes this build has drivers for. The station file refuses the others.
-pub const SUPPORTED_SCHEMES: &[&str] = &["sim", "folder", "sane", "tcp", "file"];
+pub const SUPPORTED_SCHEMES: &[&str] = &["sim", "folder", "sane", "tcp", "file", "ipp", "ipps"];
 
 /// The static list of driver factories; SANE scans run in `<this executable> scan-worker`.
 pub fn registry(station: &Station) -> (Registry, SimControl) {
@@ -48,6 +48,7 @@ pub fn registry_with(station: &Station, scan_worker: Option<&WorkerCommand>) -> 
     let registry = registry.with(Arc::new(counter_agent_driver_folder::FolderFactory::new()));
     let registry = registry.with(Arc::new(sane));
     let registry = registry.with(Arc::new(counter_agent_driver_escpos::EscposFactory::new()));
+    let registry = registry.with(Arc::new(counter_agent_driver_ipp::IppFactory::new()));
     (registry, control)
 }
 
@@ -178,8 +179,7 @@ impl Agent {
         let (devices, sim) = start_devices(&station, &options, &events)?;
         let scans_dir = station.data_dir.join("scans");
         let scans = start_scans(&station, &options, &devices, &events, scans_dir.clone())?;
-        let prints =
-            PrintService::start(
+        let prints = PrintService::start(
             store.clone(),
             devices.clone(),
             events.clone(),
@@ -221,6 +221,7 @@ impl Agent {
                     Rate { per_second: 20.0, burst: 100.0 },
                 ),
                 max_print_body: MAX_PRINT_BODY,
+                demo_sim: options.demo.then(|| sim.clone()),
             }),
         };
         Ok(Agent { listener, state, sim, scans_dir })

@@ -391,6 +391,30 @@ pub struct PrintRequestDto {
     pub data: Option<serde_json::Value>,
 }
 
+/// A document or template to draw, not to print.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequestDto {
+    pub device: String,
+    #[serde(default)]
+    pub pdf: Option<String>,
+    #[serde(default)]
+    pub escpos: Option<String>,
+    #[serde(default)]
+    pub template: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub data: Option<serde_json::Value>,
+}
+
+/// Demo stations only: a fault to inject on a simulated device, or none to clear it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimFaultDto {
+    /// `paper_out`, `cover_open`, `paper_near_end`, `jammed`, `offline` (unplugged) or null.
+    pub fault: Option<String>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPrintQuery {

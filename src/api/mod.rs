@@ -68,6 +68,8 @@ pub struct AppInner {
     pub limiter: RateLimiter,
     pub deny_audit_limiter: RateLimiter,
     pub max_print_body: usize,
+    /// The simulators' fault injection, on the demo station only.
+    pub demo_sim: Option<counter_agent_driver_sim::SimControl>,
 }
 
 impl AppState {
@@ -127,7 +129,9 @@ pub fn router(app: AppState) -> Router {
         .route("/v1/scans/{id}/pages/{n}/rotate", post(scans::rotate))
         .route("/v1/scans/{id}/document", get(scans::document))
         .route("/v1/prints", post(prints::submit).layer(DefaultBodyLimit::max(MAX_PRINT_BODY)))
+        .route("/v1/prints/preview", post(prints::preview).layer(DefaultBodyLimit::max(MAX_PRINT_BODY)))
         .route("/v1/prints/{id}", get(prints::get).delete(prints::cancel))
+        .route("/v1/demo/devices/{id}/fault", post(prints::demo_fault))
         .route("/v1/tokens", get(tokens::list))
         .route("/v1/tokens/self", axum::routing::delete(tokens::revoke_self))
         .route("/v1/tokens/{id}", axum::routing::delete(tokens::revoke))

@@ -27,7 +27,7 @@ impl Modify for BearerAuth {
         pairing::start, pairing::complete,
         scans::start, scans::list, scans::get, scans::resume, scans::delete, scans::page, scans::thumbnail,
         scans::delete_page, scans::rotate, scans::reorder, scans::document,
-        prints::submit, prints::get, prints::cancel,
+        prints::submit, prints::preview, prints::get, prints::cancel, prints::demo_fault,
         tokens::list, tokens::revoke, tokens::revoke_self,
     ),
     components(schemas(error::ErrorCode, error::ErrorBody, error::ErrorDetail, dto::EventDto)),

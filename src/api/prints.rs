@@ -3,18 +3,19 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use base64::Engine;
-use counter_agent_driver_api::DocumentFormat;
+use counter_agent_driver_api::{DocumentFormat, StatusReason};
 
 use super::devices::unknown_device;
-use super::dto::{PrintDto, PrintRequestDto, RawPrintQuery};
+use super::dto::{PreviewRequestDto, PrintDto, PrintRequestDto, RawPrintQuery, SimFaultDto};
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::extract::{body_too_large, ApiJson, Authed};
 use super::AppState;
 use crate::auth::Scope;
 use crate::print::render::TemplateError;
-use crate::print::{PrintError, SubmitPrint, SubmitTemplate};
+use crate::print::{PreviewDocument, PreviewRequest, PrintError, SubmitPrint, SubmitTemplate};
 
 fn print_error(error: PrintError) -> ApiError {
     match error {
@@ -129,6 +130,88 @@ pub async fn submit(
         &auth.origin,
         SubmitPrint { device: body.device, idempotency_key: body.idempotency_key, format, bytes },
     ))
+}
+
+/// Draws what a document or template would print on a device, as a PNG (ESC/POS through the
+/// agent's own interpreter at the printer's width; a PDF's first page). Nothing is queued.
+#[utoipa::path(post, path = "/v1/prints/preview", security(("bearer" = [])), request_body = PreviewRequestDto,
+    responses((status = 200, content_type = "image/png", description = "the preview"),
+              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn preview(
+    State(app): State<AppState>,
+    auth: Authed,
+    ApiJson(body): ApiJson<PreviewRequestDto>,
+) -> Result<axum::response::Response, ApiError> {
+    auth.require(Scope::Print)?;
+    let document = match (body.pdf, body.escpos, body.template, body.data) {
+        (Some(pdf), None, None, None) => PreviewDocument::Bytes(DocumentFormat::Pdf, decode_base64("pdf", &pdf)?),
+        (None, Some(escpos), None, None) => {
+            PreviewDocument::Bytes(DocumentFormat::EscPos, decode_base64("escpos", &escpos)?)
+        }
+        (None, None, Some(template), Some(data)) => PreviewDocument::Template { template, data },
+        (None, None, Some(_), None) => {
+            return Err(ApiError::bad_request(ErrorCode::InvalidTemplateData, "`data` is missing"));
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidRequest,
+                "send exactly one of `pdf`, `escpos` or `template` (with `data`)",
+            ));
+        }
+    };
+    let prints = app.inner.prints.clone();
+    let request = PreviewRequest { device: body.device, document };
+    // Drawing a long receipt or a PDF page takes milliseconds of CPU: off the async threads.
+    let png = tokio::task::spawn_blocking(move || prints.preview(request))
+        .await
+        .map_err(|error| ApiError::internal(&error))?
+        .map_err(print_error)?;
+    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response())
+}
+
+/// Demo stations only: injects a fault on a simulated printer or scanner (paper out…), so the
+/// demo page can show a job waiting and finishing once the fault is cleared.
+#[utoipa::path(post, path = "/v1/demo/devices/{id}/fault", security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = SimFaultDto,
+    responses((status = 204, description = "done"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn demo_fault(
+    State(app): State<AppState>,
+    auth: Authed,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SimFaultDto>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Scope::Print)?;
+    let Some(sim) = app.inner.demo_sim.as_ref() else {
+        return Err(ApiError::not_found("fault injection exists on the demo station only"));
+    };
+    let simulated = app
+        .inner
+        .devices
+        .get(&id)
+        .is_some_and(|handle| matches!(handle.info().connection, counter_agent_driver_api::Connection::Sim { .. }));
+    if !simulated {
+        return Err(unknown_device(&id));
+    }
+    match body.fault.as_deref() {
+        None => {
+            sim.set_fault(&id, None);
+            sim.set_present(&id, true);
+        }
+        Some("offline") => sim.set_present(&id, false),
+        Some(code) => match StatusReason::from_code(code) {
+            Some(
+                reason @ (StatusReason::PaperOut
+                | StatusReason::CoverOpen
+                | StatusReason::PaperNearEnd
+                | StatusReason::Jammed),
+            ) => sim.set_fault(&id, Some(reason)),
+            _ => {
+                return Err(ApiError::bad_request(ErrorCode::InvalidRequest, format!("unknown fault `{code}`"))
+                    .hint("use paper_out, cover_open, paper_near_end, jammed, offline or null"));
+            }
+        },
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A print job's state.

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use counter_agent_driver_api::{CancelToken, DeviceKind, DeviceSettings, DocumentFormat};
+use counter_agent_driver_api::{CancelToken, DeviceKind, DeviceSettings, DocumentFormat, PrinterSettings};
+use image::ImageEncoder;
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
@@ -102,6 +103,22 @@ pub struct SubmitTemplate {
     pub idempotency_key: String,
     pub template: String,
     pub data: serde_json::Value,
+}
+
+/// Width of a PDF preview in pixels (A4 at about 96 dpi).
+const PDF_PREVIEW_WIDTH: u32 = 794;
+
+/// A preview to draw.
+#[derive(Debug, Clone)]
+pub struct PreviewRequest {
+    pub device: String,
+    pub document: PreviewDocument,
+}
+
+#[derive(Debug, Clone)]
+pub enum PreviewDocument {
+    Bytes(DocumentFormat, Vec<u8>),
+    Template { template: String, data: serde_json::Value },
 }
 
 /// What the print service needs from the station file.
@@ -327,19 +344,35 @@ impl PrintService {
     /// the result like any document: the same data renders the same bytes, so a replayed
     /// idempotency key finds its job.
     pub fn submit_template(&self, origin: &str, request: SubmitTemplate) -> Result<(PrintJob, bool), PrintError> {
-        let handle =
-            self.inner.devices.get(&request.device).ok_or_else(|| PrintError::UnknownDevice(request.device.clone()))?;
-        let DeviceSettings::Printer(settings) = &handle.info().settings else {
-            return Err(PrintError::NotAPrinter { id: request.device.clone(), kind: handle.info().kind });
-        };
-        let data = render::data::parse(&request.template, &request.data)?;
+        let (format, bytes) = self.render_template(&request.device, &request.template, &request.data)?;
+        self.submit(
+            origin,
+            SubmitPrint { device: request.device, idempotency_key: request.idempotency_key, format, bytes },
+        )
+    }
+
+    fn printer_settings(&self, device: &str) -> Result<PrinterSettings, PrintError> {
+        let handle = self.inner.devices.get(device).ok_or_else(|| PrintError::UnknownDevice(device.to_string()))?;
+        match &handle.info().settings {
+            DeviceSettings::Printer(settings) => Ok(settings.clone()),
+            DeviceSettings::Scanner(_) => {
+                Err(PrintError::NotAPrinter { id: device.to_string(), kind: handle.info().kind })
+            }
+        }
+    }
+
+    fn render_template(
+        &self,
+        device: &str,
+        template: &str,
+        data: &serde_json::Value,
+    ) -> Result<(DocumentFormat, Vec<u8>), PrintError> {
+        let settings = self.printer_settings(device)?;
+        let data = render::data::parse(template, data)?;
         let office = &self.inner.config.office;
-        let not_for = |why| PrintError::TemplateNotForPrinter {
-            template: request.template.clone(),
-            device: request.device.clone(),
-            why,
-        };
-        let (format, bytes) = if settings.formats.contains(&DocumentFormat::EscPos) {
+        let not_for =
+            |why| PrintError::TemplateNotForPrinter { template: template.to_string(), device: device.to_string(), why };
+        if settings.formats.contains(&DocumentFormat::EscPos) {
             let printer = render::thermal::ThermalPrinter {
                 width_dots: settings.printable_dots,
                 cutter: settings.cutter,
@@ -350,19 +383,62 @@ impl PrintService {
                 TemplateData::QueueTicket(ticket) => render::thermal::queue_ticket(office, ticket, printer),
                 TemplateData::DossierReceipt(receipt) => render::thermal::dossier_receipt(office, receipt, printer),
             };
-            (DocumentFormat::EscPos, bytes.map_err(|_| not_for("the printer's paper is too narrow"))?)
+            Ok((DocumentFormat::EscPos, bytes.map_err(|_| not_for("the printer's paper is too narrow"))?))
         } else {
             match &data {
                 TemplateData::DossierReceipt(receipt) => {
-                    (DocumentFormat::Pdf, render::a4::dossier_receipt_pdf(office, receipt))
+                    Ok((DocumentFormat::Pdf, render::a4::dossier_receipt_pdf(office, receipt)))
                 }
-                TemplateData::QueueTicket(_) => return Err(not_for("queue tickets print on thermal printers")),
+                TemplateData::QueueTicket(_) => Err(not_for("queue tickets print on thermal printers")),
+            }
+        }
+    }
+
+    /// What a document or template would look like on `device`, as a PNG: ESC/POS bytes drawn by
+    /// our own interpreter at the printer's width, a PDF's first page rendered. Nothing is queued.
+    pub fn preview(&self, request: PreviewRequest) -> Result<Vec<u8>, PrintError> {
+        let settings = self.printer_settings(&request.device)?;
+        let (format, bytes) = match request.document {
+            PreviewDocument::Bytes(format, bytes) => (format, bytes),
+            PreviewDocument::Template { template, data } => self.render_template(&request.device, &template, &data)?,
+        };
+        if !settings.formats.contains(&format) {
+            let accepted: Vec<&str> = settings.formats.iter().map(|f| format_name(*f)).collect();
+            return Err(PrintError::UnsupportedFormat {
+                device: request.device,
+                format: format_name(format),
+                accepted: accepted.join(", "),
+            });
+        }
+        let image = match format {
+            DocumentFormat::EscPos => {
+                let preview = counter_agent_driver_sim::escpos_preview::render_preview(&bytes, settings.printable_dots)
+                    .map_err(|error| {
+                        PrintError::InvalidDocument(format!("the ESC/POS bytes cannot be drawn: {error}"))
+                    })?;
+                preview.image
+            }
+            DocumentFormat::Pdf => {
+                let pages =
+                    render::pdf::rasterise_for_thermal(&bytes, PDF_PREVIEW_WIDTH, self.inner.config.max_pdf_pages)
+                        .map_err(|problem| PrintError::InvalidDocument(problem.to_string()))?;
+                let first = pages
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| PrintError::InvalidDocument("the PDF has no pages".into()))?;
+                let luma: Vec<u8> = (0..first.height())
+                    .flat_map(|y| (0..first.width()).map(move |x| (x, y)))
+                    .map(|(x, y)| if first.get(x, y) { 0 } else { 255 })
+                    .collect();
+                image::GrayImage::from_raw(first.width(), first.height(), luma)
+                    .ok_or_else(|| PrintError::InvalidDocument("the PDF page cannot be drawn".into()))?
             }
         };
-        self.submit(
-            origin,
-            SubmitPrint { device: request.device, idempotency_key: request.idempotency_key, format, bytes },
-        )
+        let mut png = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut png)
+            .write_image(image.as_raw(), image.width(), image.height(), image::ExtendedColorType::L8)
+            .map_err(|error| PrintError::InvalidDocument(format!("cannot encode the preview: {error}")))?;
+        Ok(png)
     }
 
     pub fn get(&self, origin: &str, id: &str) -> Result<PrintJob, PrintError> {

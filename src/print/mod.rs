@@ -11,6 +11,7 @@ pub mod render;
 mod worker;
 
 pub use job::{
-    format_name, validate_pdf, JobState, PrintConfig, PrintError, PrintJob, PrintService, SubmitPrint, SubmitTemplate,
+    format_name, validate_pdf, JobState, PreviewDocument, PreviewRequest, PrintConfig, PrintError, PrintJob, PrintService, SubmitPrint,
+    SubmitTemplate,
     MAX_DOCUMENT_BYTES,
 };

@@ -9,6 +9,7 @@ mod faults;
 mod flows;
 mod folder;
 mod harness;
+mod ipp;
 mod limits;
 mod pairing;
 mod regressions;

@@ -157,3 +157,6 @@ impl DriverFactory for IppFactory {
         spec::read(spec).err().unwrap_or_default()
     }
 }
+
+#[cfg(feature = "test-peer")]
+pub mod peer;

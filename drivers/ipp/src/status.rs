@@ -2,7 +2,7 @@
 //!
 //! Owns the reading of `printer-state`, `printer-state-reasons`, `printer-is-accepting-jobs`,
 //! `document-format-supported`, `job-state` and `job-state-reasons` into [`DeviceStatus`] and
-//! [`StatusReason`]. It must not send anything: [`crate::client`] fetches, this module decides.
+//! [`StatusReason`]. It must not send anything: the `client` module fetches, this module decides.
 //!
 //! ## Severity suffixes are not trusted for paper, jams, doors and offline
 //!

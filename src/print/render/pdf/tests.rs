@@ -330,7 +330,16 @@ fn enormous_pages_are_refused() {
 #[test]
 fn messages_say_what_is_wrong_and_hints_what_to_do() {
     let problem = PdfProblem::PageTooLarge { page: 2, width_mm: 5000.0, height_mm: 5000.0 };
-    assert!(problem.to_string().starts_with("page 2 of the PDF is 5000 × 5000 mm, too large to print"), "{problem}");
+    assert_eq!(
+        problem.to_string(),
+        "page 2 of the PDF is 5000 × 5000 mm, too large to print (at most 1200 mm on the short side and 3000 mm on \
+         the long side; on a receipt printer at most 20000 dots long)"
+    );
+    let problem = PdfProblem::ImageTooLarge { page: 1, width: 100_000, height: 100_000 };
+    assert_eq!(
+        problem.to_string(),
+        "page 1 of the PDF holds an image of 100000 × 100000 pixels, too large to print (at most 64000000 pixels)"
+    );
     let problem = PdfProblem::TooManyPages { pages: 500, max: 200 };
     assert_eq!(problem.to_string(), "the PDF has 500 pages; at most 200 pages are printed in one job");
     assert!(problem.hint().contains("max_pdf_pages"));
@@ -461,12 +470,10 @@ fn images_too_large_to_decode_are_refused_before_drawing() {
     let bytes = write(&[blank(A4), page(A4, placed(HUGE_IMAGE, 100.0, 100.0, 50.0, 50.0))]);
     // inspect decodes no image; the A4 printer gets the document as it is.
     check(&bytes, 10, Ok((2, (210.0, 297.0))));
-    let started = Instant::now();
     assert_eq!(
         rasterise_for_thermal(&bytes, DOTS_80MM, 10).map(|pages| pages.len()),
         Err(PdfProblem::ImageTooLarge { page: 2, width: 100_000, height: 100_000 })
     );
-    assert!(started.elapsed() < Duration::from_secs(5), "nothing was decoded: {:?}", started.elapsed());
 }
 
 #[test]

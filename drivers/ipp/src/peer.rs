@@ -5,13 +5,15 @@
 //! Jobs go through a hook script (`-c`) that does what the test asks through a `mode` file in the
 //! peer's folder: finish at once, finish slowly, fail with paper out or a jam (`STATE:` lines on
 //! stderr, as CUPS backends report), or run out of paper mid-job and wait for `paper-loaded`.
-//! `-k` keeps every job's document in `spool/`, so a test can compare bytes. Loading paper is the
-//! printer's own web form (`/media`), which clears `media-empty` as a clerk filling the tray does.
+//! `-k` keeps every job's document in `spool/`, so a test can compare bytes; `-K keys/` is where it
+//! makes the self-signed certificate it presents to `ipps://` clients on the same port. Loading
+//! paper is the printer's own web form (`/media`), which clears `media-empty` as a clerk filling
+//! the tray does.
 //!
 //! A missing `ippeveprinter` or `dbus-daemon` fails the test with the package to install: these
 //! tests never skip.
-
-#![allow(dead_code)] // Each test binary uses part of the harness.
+//!
+//! Built only with the `test-peer` feature (this crate's and the daemon's tests turn it on).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -163,6 +165,8 @@ impl Peer {
         std::fs::write(&hook, HOOK).expect("write the hook");
         make_executable(&hook);
         std::fs::create_dir(dir.path().join("spool")).expect("spool folder");
+        // Where it makes its self-signed TLS certificate (`ipps://` on the same port).
+        std::fs::create_dir(dir.path().join("keys")).expect("keys folder");
         std::fs::write(dir.path().join("hook.log"), "").expect("hook log");
         // The port is free when chosen; another process may take it before ippeveprinter binds it.
         let mut last_log = String::new();
@@ -171,7 +175,9 @@ impl Peer {
             let log_path = dir.path().join(format!("ippeveprinter-{port}.log"));
             let log = std::fs::File::create(&log_path).expect("printer log");
             let mut printer = Command::new(&ippeveprinter)
-                .args(["-r", "off", "-n", "localhost", "-p", &port.to_string(), "-k", "-c"])
+                .args(["-r", "off", "-n", "localhost", "-p", &port.to_string(), "-k", "-K"])
+                .arg(dir.path().join("keys"))
+                .arg("-c")
                 .arg(&hook)
                 .args(["-f", formats, "-d"])
                 .arg(dir.path().join("spool"))
