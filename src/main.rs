@@ -110,13 +110,16 @@ struct PrintArgs {
     /// The printer's id in the station file (e.g. receipt).
     #[arg(long)]
     device: String,
-    /// A PDF (page printers; thermal printers take PDFs sized for their paper only through a
-    /// template) or, with --escpos, raw ESC/POS bytes.
+    /// A PDF (on a thermal printer it prints as raster at the paper's width) or, with --escpos,
+    /// raw ESC/POS bytes.
     #[arg(required_unless_present = "template", conflicts_with = "template")]
     file: Option<PathBuf>,
     /// FILE holds raw ESC/POS bytes, sent untouched.
     #[arg(long, requires = "file")]
     escpos: bool,
+    /// A PDF wider than a thermal printer's paper (A4 on 80 mm) is scaled down to it.
+    #[arg(long, requires = "file")]
+    fit_to_width: bool,
     /// A template rendered by the agent: dossier-receipt or queue-ticket.
     #[arg(long, requires = "data")]
     template: Option<String>,
@@ -334,7 +337,13 @@ async fn print(args: PrintArgs) -> anyhow::Result<()> {
         (Some(file), None, None) => {
             let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
             let format = if args.escpos { DocumentFormat::EscPos } else { DocumentFormat::Pdf };
-            CliDocument::Print(SubmitPrint { device: args.device.clone(), idempotency_key, format, bytes })
+            CliDocument::Print(SubmitPrint {
+                device: args.device.clone(),
+                idempotency_key,
+                format,
+                bytes,
+                fit_to_width: args.fit_to_width,
+            })
         }
         (None, Some(template), Some(data)) => {
             let text = std::fs::read_to_string(data).with_context(|| format!("cannot read {}", data.display()))?;

@@ -382,6 +382,10 @@ pub struct PrintRequestDto {
     /// Base64 ESC/POS bytes (for thermal printers).
     #[serde(default)]
     pub escpos: Option<String>,
+    /// A PDF for a thermal printer wider than its paper (A4 on 80 mm) is scaled down to the
+    /// paper's width instead of refused.
+    #[serde(default)]
+    pub fit_to_width: bool,
     /// A template rendered by the agent: `dossier-receipt` (A4 PDF or 80 mm thermal) or
     /// `queue-ticket` (thermal), with its fields in `data`.
     #[serde(default)]
@@ -420,6 +424,8 @@ pub struct SimFaultDto {
 pub struct RawPrintQuery {
     pub device: String,
     pub idempotency_key: String,
+    #[serde(default)]
+    pub fit_to_width: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

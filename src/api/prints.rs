@@ -14,6 +14,7 @@ use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::extract::{body_too_large, ApiJson, Authed};
 use super::AppState;
 use crate::auth::Scope;
+use crate::print::render::pdf::PdfProblem;
 use crate::print::render::TemplateError;
 use crate::print::{PreviewDocument, PreviewRequest, PrintError, SubmitPrint, SubmitTemplate};
 
@@ -32,6 +33,17 @@ fn print_error(error: PrintError) -> ApiError {
         PrintError::Template(TemplateError::Invalid(_)) => {
             ApiError::bad_request(ErrorCode::InvalidTemplateData, error.to_string())
         }
+        PrintError::Pdf(problem) => {
+            let code = match problem {
+                PdfProblem::TooManyPages { .. }
+                | PdfProblem::PageTooLarge { .. }
+                | PdfProblem::ImageTooLarge { .. } => ErrorCode::DocumentTooLarge,
+                _ => ErrorCode::InvalidDocument,
+            };
+            ApiError::bad_request(code, problem.to_string()).hint(problem.hint())
+        }
+        PrintError::PdfTooWide { .. } => ApiError::bad_request(ErrorCode::UnsupportedFormat, error.to_string())
+            .hint("send a PDF sized for the receipt paper, or set fit_to_width to scale it down"),
         PrintError::TemplateNotForPrinter { .. } => {
             ApiError::bad_request(ErrorCode::UnsupportedFormat, error.to_string())
                 .hint("print dossier-receipt on an A4 or a thermal printer, queue-ticket on a thermal printer")
@@ -96,6 +108,7 @@ pub async fn submit(
                 idempotency_key: query.idempotency_key,
                 format: DocumentFormat::Pdf,
                 bytes: Bytes::into(bytes),
+                fit_to_width: query.fit_to_width,
             },
         ));
     }
@@ -128,7 +141,13 @@ pub async fn submit(
     }
     respond(app.inner.prints.submit(
         &auth.origin,
-        SubmitPrint { device: body.device, idempotency_key: body.idempotency_key, format, bytes },
+        SubmitPrint {
+            device: body.device,
+            idempotency_key: body.idempotency_key,
+            format,
+            bytes,
+            fit_to_width: body.fit_to_width,
+        },
     ))
 }
 

@@ -92,6 +92,10 @@ pub enum PrintError {
     StorageFull,
     #[error(transparent)]
     Template(#[from] TemplateError),
+    #[error(transparent)]
+    Pdf(#[from] render::pdf::PdfProblem),
+    #[error("the PDF's pages are {width_mm:.0} mm wide; this printer's paper is {paper_mm} mm wide")]
+    PdfTooWide { width_mm: f32, paper_mm: u32 },
     #[error("template `{template}` cannot be printed on `{device}` ({why})")]
     TemplateNotForPrinter { template: String, device: String, why: &'static str },
 }
@@ -135,7 +139,15 @@ pub struct SubmitPrint {
     pub idempotency_key: String,
     pub format: DocumentFormat,
     pub bytes: Vec<u8>,
+    /// A PDF wider than a thermal printer's paper is scaled down to it (A4 on 80 mm) instead of
+    /// refused.
+    pub fit_to_width: bool,
 }
+
+/// At most this many PDF pages go to a thermal printer in one job (each is a strip of paper).
+pub const MAX_THERMAL_PDF_PAGES: u32 = 20;
+/// A PDF up to this much wider than the paper prints at the paper's width without asking.
+const THERMAL_WIDTH_SLACK_MM: f32 = 10.0;
 
 pub fn format_name(format: DocumentFormat) -> &'static str {
     match format {
@@ -169,18 +181,6 @@ pub(crate) fn job_from_row(row: &PrintJobRow) -> PrintJob {
         created_ms: row.created_ms,
         updated_ms: row.updated_ms,
     }
-}
-
-/// Checks that bytes claiming to be a PDF look like one: header first, end-of-file marker last.
-pub fn validate_pdf(bytes: &[u8]) -> Result<(), String> {
-    if !bytes.starts_with(b"%PDF-") {
-        return Err("the document is not a PDF (it does not start with %PDF-)".into());
-    }
-    let tail = &bytes[bytes.len().saturating_sub(1024)..];
-    if !tail.windows(5).any(|w| w == b"%%EOF") {
-        return Err("the PDF is truncated (no %%EOF marker at its end)".into());
-    }
-    Ok(())
 }
 
 /// Cheap-clone print service.
@@ -274,7 +274,16 @@ impl PrintService {
         let DeviceSettings::Printer(settings) = &handle.info().settings else {
             return Err(PrintError::NotAPrinter { id: request.device.clone(), kind: handle.info().kind });
         };
-        if !settings.formats.contains(&request.format) {
+        if request.bytes.is_empty() {
+            return Err(PrintError::InvalidDocument("the document is empty".into()));
+        }
+        if request.bytes.len() > MAX_DOCUMENT_BYTES {
+            return Err(PrintError::InvalidDocument(format!("the document is over {MAX_DOCUMENT_BYTES} bytes")));
+        }
+        let thermal_pdf = request.format == DocumentFormat::Pdf
+            && !settings.formats.contains(&DocumentFormat::Pdf)
+            && settings.formats.contains(&DocumentFormat::EscPos);
+        if !settings.formats.contains(&request.format) && !thermal_pdf {
             let accepted: Vec<&str> = settings.formats.iter().map(|f| format_name(*f)).collect();
             return Err(PrintError::UnsupportedFormat {
                 device: request.device.clone(),
@@ -282,24 +291,24 @@ impl PrintService {
                 accepted: accepted.join(", "),
             });
         }
-        if request.bytes.is_empty() {
-            return Err(PrintError::InvalidDocument("the document is empty".into()));
-        }
-        if request.bytes.len() > MAX_DOCUMENT_BYTES {
-            return Err(PrintError::InvalidDocument(format!("the document is over {MAX_DOCUMENT_BYTES} bytes")));
-        }
         if request.format == DocumentFormat::Pdf {
-            validate_pdf(&request.bytes).map_err(PrintError::InvalidDocument)?;
+            render::pdf::inspect(&request.bytes, self.inner.config.max_pdf_pages)?;
         }
+        // Idempotency compares what the client sent, whatever it is turned into.
+        let sha256: String = Sha256::digest(&request.bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let (format, bytes) = if thermal_pdf {
+            (DocumentFormat::EscPos, self.pdf_for_thermal(&request, settings)?)
+        } else {
+            (request.format, request.bytes)
+        };
         let key = request.idempotency_key.trim();
         if key.is_empty() || key.len() > 200 {
             return Err(PrintError::InvalidRequest("idempotency_key must be 1 to 200 characters".into()));
         }
-        let sha256: String = Sha256::digest(&request.bytes).iter().map(|b| format!("{b:02x}")).collect();
         let id = random_id(8);
         // Spool first and sync: once the row exists, the bytes are on disk.
         let path = self.spool_path(&id);
-        if let Err(error) = write_synced(&path, &request.bytes) {
+        if let Err(error) = write_synced(&path, &bytes) {
             // Never leave a partial document behind.
             let _ = std::fs::remove_file(&path);
             return Err(if error.kind() == std::io::ErrorKind::StorageFull {
@@ -313,8 +322,8 @@ impl PrintService {
             device: &request.device,
             origin,
             idempotency_key: key,
-            format: format_name(request.format),
-            n_bytes: request.bytes.len() as i64,
+            format: format_name(format),
+            n_bytes: bytes.len() as i64,
             sha256: &sha256,
             at_ms: now_ms(),
         });
@@ -340,6 +349,20 @@ impl PrintService {
         Ok((job, true))
     }
 
+    /// A PDF for a thermal printer: pages sized for its paper (or any size with `fit_to_width`)
+    /// drawn at its printable width and sent as raster.
+    fn pdf_for_thermal(&self, request: &SubmitPrint, settings: &PrinterSettings) -> Result<Vec<u8>, PrintError> {
+        let max_pages = self.inner.config.max_pdf_pages.min(MAX_THERMAL_PDF_PAGES);
+        let info = render::pdf::inspect(&request.bytes, max_pages)?;
+        let (width_mm, _) = info.largest_page_mm;
+        if width_mm > settings.paper_width_mm as f32 + THERMAL_WIDTH_SLACK_MM && !request.fit_to_width {
+            return Err(PrintError::PdfTooWide { width_mm, paper_mm: settings.paper_width_mm });
+        }
+        let pages = render::pdf::rasterise_for_thermal(&request.bytes, settings.printable_dots, max_pages)?;
+        let printer = render::thermal::ThermalPrinter::of(settings);
+        render::thermal::raster_pages(&pages, printer).map_err(|error| PrintError::InvalidDocument(error.to_string()))
+    }
+
     /// Renders a template for the printer's kind (A4 PDF or ESC/POS for its width) and submits
     /// the result like any document: the same data renders the same bytes, so a replayed
     /// idempotency key finds its job.
@@ -347,7 +370,13 @@ impl PrintService {
         let (format, bytes) = self.render_template(&request.device, &request.template, &request.data)?;
         self.submit(
             origin,
-            SubmitPrint { device: request.device, idempotency_key: request.idempotency_key, format, bytes },
+            SubmitPrint {
+                device: request.device,
+                idempotency_key: request.idempotency_key,
+                format,
+                bytes,
+                fit_to_width: false,
+            },
         )
     }
 
@@ -373,12 +402,7 @@ impl PrintService {
         let not_for =
             |why| PrintError::TemplateNotForPrinter { template: template.to_string(), device: device.to_string(), why };
         if settings.formats.contains(&DocumentFormat::EscPos) {
-            let printer = render::thermal::ThermalPrinter {
-                width_dots: settings.printable_dots,
-                cutter: settings.cutter,
-                native_qr: settings.escpos.native_qr,
-                chinese_mode_off: settings.escpos.chinese_mode_off,
-            };
+            let printer = render::thermal::ThermalPrinter::of(&settings);
             let bytes = match &data {
                 TemplateData::QueueTicket(ticket) => render::thermal::queue_ticket(office, ticket, printer),
                 TemplateData::DossierReceipt(receipt) => render::thermal::dossier_receipt(office, receipt, printer),
@@ -508,17 +532,4 @@ fn write_synced(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = std::fs::File::create(path)?;
     file.write_all(bytes)?;
     file.sync_all()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pdf_validation() {
-        assert!(validate_pdf(b"%PDF-1.7\n...\n%%EOF\n").is_ok());
-        assert!(validate_pdf(b"<html>%%EOF").is_err());
-        assert!(validate_pdf(b"%PDF-1.7 truncated").is_err());
-        assert!(validate_pdf(b"").is_err());
-    }
 }

@@ -11,7 +11,7 @@ pub mod render;
 mod worker;
 
 pub use job::{
-    format_name, validate_pdf, JobState, PreviewDocument, PreviewRequest, PrintConfig, PrintError, PrintJob, PrintService, SubmitPrint,
-    SubmitTemplate,
+    format_name, JobState, PreviewDocument, PreviewRequest, PrintConfig, PrintError, PrintJob, PrintService, SubmitPrint,
+    SubmitTemplate, MAX_THERMAL_PDF_PAGES,
     MAX_DOCUMENT_BYTES,
 };

@@ -6,7 +6,7 @@ use counter_agent_driver_api::{DeviceSettings, ScanSource};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{b64, error_code, tiny_pdf, TestAgent};
+use crate::harness::{b64, error_code, pdf_of, tiny_pdf, TestAgent};
 
 /// Finishes a 4-page ADF scan and returns its id and its first page's bytes.
 async fn finished_scan(agent: &TestAgent, token: &str) -> (String, Vec<u8>) {
@@ -163,7 +163,30 @@ async fn bad_print_requests_queue_nothing_and_keep_the_printed_job() {
         (json!({"device": "nope", "idempotency_key": "k9", "pdf": pdf}), 404, "unknown_device"),
         (json!({"device": "a4", "idempotency_key": "k10"}), 400, "invalid_request"),
         (json!({"device": "a4", "idempotency_key": "k11", "pdf": pdf, "escpos": escpos}), 400, "invalid_request"),
-        (json!({"device": "a4", "idempotency_key": "k12", "template": "receipt"}), 400, "invalid_request"),
+        (json!({"device": "a4", "idempotency_key": "k12", "template": "receipt"}), 400, "invalid_template_data"),
+        (json!({"device": "a4", "idempotency_key": "k14", "template": "receipt", "data": {}}), 400, "unknown_template"),
+        (
+            json!({"device": "a4", "idempotency_key": "k15", "pdf": b64(&pdf_of(1, 595.0, 842.0, true))}),
+            400,
+            "invalid_document",
+        ),
+        // 501 pages with the station's limit of 500; a 5 × 5 m page.
+        (
+            json!({"device": "a4", "idempotency_key": "k16", "pdf": b64(&pdf_of(501, 595.0, 842.0, false))}),
+            400,
+            "document_too_large",
+        ),
+        (
+            json!({"device": "a4", "idempotency_key": "k17", "pdf": b64(&pdf_of(1, 14_000.0, 14_000.0, false))}),
+            400,
+            "document_too_large",
+        ),
+        // A4 on a thermal printer without fit_to_width.
+        (
+            json!({"device": "receipt", "idempotency_key": "k18", "pdf": b64(&pdf_of(1, 595.0, 842.0, false))}),
+            400,
+            "unsupported_format",
+        ),
         (json!({"device": "a4", "pdf": pdf}), 400, "invalid_request"),
         (json!({"device": "a4", "idempotency_key": 7, "pdf": pdf}), 400, "invalid_request"),
         (json!({"device": "a4", "idempotency_key": "k13", "pdf": pdf, "copies": 2}), 400, "invalid_request"),

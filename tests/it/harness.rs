@@ -414,3 +414,45 @@ impl TestAgent {
         }
     }
 }
+
+/// A well-formed PDF (with its cross-reference table) of `n_pages` pages of `width_pt` ×
+/// `height_pt`, each with a black bar across its top; `encrypted` adds an RC4 `/Encrypt`
+/// dictionary whose password checks no password matches, as a password-protected file has.
+pub fn pdf_of(n_pages: usize, width_pt: f32, height_pt: f32, encrypted: bool) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    let mut object = |out: &mut Vec<u8>, body: String| {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", offsets.len()).as_bytes());
+    };
+    let kids: Vec<String> = (0..n_pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    object(&mut out, "<< /Type /Catalog /Pages 2 0 R >>".into());
+    object(&mut out, format!("<< /Type /Pages /Kids [{}] /Count {n_pages} >>", kids.join(" ")));
+    let bar = format!("0 g 0 {} {width_pt} 20 re f", height_pt - 40.0);
+    object(&mut out, format!("<< /Length {} >>\nstream\n{bar}\nendstream", bar.len()));
+    for i in 0..n_pages {
+        object(
+            &mut out,
+            format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width_pt} {height_pt}] /Contents 3 0 R >>"),
+        );
+        object(&mut out, format!("<< /Producer (page {i}) >>"));
+    }
+    let mut trailer_extra = String::new();
+    if encrypted {
+        object(&mut out, "<< /Filter /Standard /V 2 /R 3 /Length 128 /O <4141414141414141414141414141414141414141414141414141414141414141> /U <4242424242424242424242424242424242424242424242424242424242424242> /P -3904 >>".into());
+        trailer_extra = format!(
+            " /Encrypt {} 0 R /ID [<00112233445566778899AABBCCDDEEFF> <00112233445566778899AABBCCDDEEFF>]",
+            offsets.len()
+        );
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes());
+    for offset in &offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R{trailer_extra} >>\nstartxref\n{xref}\n%%EOF\n", offsets.len() + 1)
+            .as_bytes(),
+    );
+    out
+}

@@ -251,3 +251,44 @@ async fn bad_thermal_requests_are_refused_with_clear_codes_and_queue_nothing() {
     assert!(crate::harness::folder_names(&agent.data_dir.path().join("spool")).is_empty(), "nothing spooled");
     agent.stop().await;
 }
+
+#[tokio::test]
+async fn a_receipt_pdf_sized_for_80mm_prints_as_raster_and_a4_only_when_asked_to_fit() {
+    let fake = FakeEscpos::start_tcp(Behaviour::Ready).expect("fake printer");
+    let agent = start_with_tcp_printer(&fake).await;
+    let token = agent.clerk_token();
+    // 80 × 150 mm, a black bar across its top.
+    let receipt = crate::harness::pdf_of(1, 226.8, 425.2, false);
+    let body = json!({"device": "counter-printer", "idempotency_key": "pdf-80", "pdf": b64(&receipt)});
+    let id = submit(&agent, &token, &body).await;
+    let job = agent.wait_for(&format!("/v1/prints/{id}"), &token, |j| j["state"] == "printed").await;
+    assert_eq!(job["format"], "escpos", "the PDF went to the printer as raster");
+    let jobs = job_bytes(&fake);
+    assert_eq!(jobs.len(), 1);
+    let preview = render_preview(&jobs[0], 576).expect("interprets");
+    // 150 mm at 576 dots for 80 mm → about 1080 rows, the bar black across the whole width.
+    assert!((1000..1200).contains(&preview.image.height()), "{} rows", preview.image.height());
+    let bar_row = (0..preview.image.height()).find(|&y| preview.image.get_pixel(288, y).0[0] == 0).expect("bar");
+    assert!((0..576).all(|x| preview.image.get_pixel(x, bar_row + 2).0[0] == 0), "the bar spans the paper");
+
+    // A4 is refused unless the client asks to scale it down; then it prints at the paper's width.
+    let a4 = b64(&crate::harness::pdf_of(1, 595.0, 842.0, false));
+    let refused = agent
+        .post("/v1/prints", &token, &json!({"device": "counter-printer", "idempotency_key": "a4", "pdf": a4}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(error_code(refused).await, (400, "unsupported_format".to_string()));
+    let body = json!({"device": "counter-printer", "idempotency_key": "a4-fit", "pdf": a4, "fit_to_width": true});
+    let id = submit(&agent, &token, &body).await;
+    agent.wait_for(&format!("/v1/prints/{id}"), &token, |j| j["state"] == "printed").await;
+    let jobs = job_bytes(&fake);
+    assert_eq!(jobs.len(), 2);
+    let preview = render_preview(&jobs[1], 576).expect("interprets");
+    assert!(
+        (800..900).contains(&preview.image.height()),
+        "A4 at 576 dots (815 rows + the feed before the cut): {} rows",
+        preview.image.height()
+    );
+    agent.stop().await;
+}

@@ -55,7 +55,7 @@ pub const MAX_IMAGE_PIXELS: u64 = 64_000_000;
 /// prints black, and light tints (table shading, watermarks) drop out.
 const THRESHOLD: u8 = 128;
 /// How far from its end `%%EOF` may be (the PDF specification lets readers look in the last 1024
-/// bytes, as `print::job::validate_pdf` does).
+/// bytes).
 const EOF_WINDOW: usize = 1024;
 /// PDF points per millimetre.
 const POINTS_PER_MM: f32 = 72.0 / 25.4;

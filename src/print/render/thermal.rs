@@ -17,6 +17,29 @@ pub struct ThermalPrinter {
     pub chinese_mode_off: bool,
 }
 
+impl ThermalPrinter {
+    pub fn of(settings: &counter_agent_driver_api::PrinterSettings) -> ThermalPrinter {
+        ThermalPrinter {
+            width_dots: settings.printable_dots,
+            cutter: settings.cutter,
+            native_qr: settings.escpos.native_qr,
+            chinese_mode_off: settings.escpos.chinese_mode_off,
+        }
+    }
+}
+
+/// Pages drawn elsewhere (a PDF's) one after the other, with one cut at the end.
+pub fn raster_pages(
+    pages: &[counter_agent_driver_escpos::Bitmap],
+    printer: ThermalPrinter,
+) -> Result<Vec<u8>, EncodeError> {
+    let mut out = Ticket::new(printer);
+    for page in pages {
+        out.encoder.raster(page)?;
+    }
+    Ok(out.finish())
+}
+
 /// Body text size in dots: about 3 mm at 203 dpi, read without glasses by most people.
 const BODY: f32 = 26.0;
 const SMALL: f32 = 22.0;
