@@ -150,7 +150,7 @@ impl EventBus {
             }
         };
         *published += 1;
-        if *published % 1000 == 0 {
+        if (*published).is_multiple_of(1000) {
             if let Err(error) = self.inner.store.prune_events(JOURNAL_KEEP) {
                 tracing::warn!(message = "Cannot prune event journal.", %error);
             }

@@ -19,7 +19,7 @@ fn pattern(width: u32, height: u32) -> Bitmap {
             state ^= state << 13;
             state ^= state >> 17;
             state ^= state << 5;
-            bitmap.set(x, y, state % 3 == 0);
+            bitmap.set(x, y, state.is_multiple_of(3));
         }
     }
     bitmap

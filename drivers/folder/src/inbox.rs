@@ -189,9 +189,9 @@ impl Inbox {
 /// The keep period for the note a person reads: whole hours, else whole minutes, else seconds.
 pub(crate) fn keep_in_words(keep: Duration) -> (u64, &'static str, &'static str) {
     let seconds = keep.as_secs();
-    if seconds >= 3600 && seconds % 3600 == 0 {
+    if seconds >= 3600 && seconds.is_multiple_of(3600) {
         (seconds / 3600, if seconds == 3600 { "hour" } else { "hours" }, "giờ")
-    } else if seconds >= 60 && seconds % 60 == 0 {
+    } else if seconds >= 60 && seconds.is_multiple_of(60) {
         (seconds / 60, if seconds == 60 { "minute" } else { "minutes" }, "phút")
     } else {
         (seconds, if seconds == 1 { "second" } else { "seconds" }, "giây")

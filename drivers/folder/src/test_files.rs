@@ -29,7 +29,7 @@ pub fn bw1_pixels(width: u32, height: u32, seed: u32) -> Vec<u8> {
     let mut data = vec![0u8; stride * height as usize];
     for y in 0..height {
         for x in 0..width {
-            if (x / 3 + y / 5 + seed) % 3 == 0 {
+            if (x / 3 + y / 5 + seed).is_multiple_of(3) {
                 data[y as usize * stride + x as usize / 8] |= 0x80 >> (x % 8);
             }
         }

@@ -213,7 +213,7 @@ impl Geometry {
         }
         let row_bytes = if params.depth == 16 { samples } else { used_bytes };
         let height = if params.lines == -1 {
-            if len % line_bytes != 0 {
+            if !len.is_multiple_of(line_bytes) {
                 let expected = len.div_ceil(line_bytes) * line_bytes;
                 return Err(FrameError::Length { got: len, expected });
             }

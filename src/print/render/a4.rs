@@ -9,9 +9,9 @@
 
 pub(in crate::print::render) mod font;
 mod layout;
-mod writer;
 #[cfg(test)]
 mod tests;
+mod writer;
 
 use qrcode::{Color, EcLevel, QrCode};
 use unicode_normalization::UnicodeNormalization;

@@ -72,7 +72,7 @@ pub(super) fn noise(x: u32, y: u32) -> u8 {
 
 /// Text-like lines: dark bars 3 px high every 24 px, broken into "words", on paper at 240.
 fn text_lines(x: u32, y: u32) -> u8 {
-    let in_line = y % 24 < 3 && (60..=y / 24 * 7 % 200 + 900).contains(&x) && x / 37 % 5 > 0;
+    let in_line = y % 24 < 3 && (60..=y / 24 * 7 % 200 + 900).contains(&x) && !(x / 37).is_multiple_of(5);
     if in_line {
         30
     } else {

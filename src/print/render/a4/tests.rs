@@ -185,15 +185,30 @@ fn every_vietnamese_letter_comes_back_from_pdftotext() {
     assert_eq!(letters.len(), 134);
     assert!(letters.iter().all(|letter| letter.chars().count() == 1), "each letter is one precomposed character");
 
-    let half = letters.len() / 2;
+    // Given decomposed, in both weights (the procedure is bold, document names regular): the renderer
+    // composes them before looking glyphs up.
+    let all = letters.join(" ");
     let mut input = receipt();
-    // Given decomposed: the renderer composes them before looking glyphs up.
-    input.procedure = letters[..half].join(" ").nfd().collect();
-    input.documents[0].name = letters[half..].join(" ").nfd().collect();
+    input.procedure = all.nfd().collect();
+    input.documents[0].name = all.nfd().collect();
     let (_dir, path) = saved(&dossier_receipt_pdf(&office(), &input));
     let text = flat(&text_of(&path));
-    assert!(text.contains(&letters[..half].join(" ")), "lower case letters in:\n{text}");
-    assert!(text.contains(&letters[half..].join(" ")), "upper case letters in:\n{text}");
+    assert_eq!(text.matches(&all).count(), 2, "all 134 letters, bold and regular, in:\n{text}");
+}
+
+#[test]
+fn optional_lines_are_left_out() {
+    let mut input = receipt();
+    (input.applicant_phone, input.applicant_email, input.copy_label) = (None, None, None);
+    let (_dir, path) = saved(&dossier_receipt_pdf(&office(), &input));
+    let text = flat(&text_of(&path));
+    for absent in ["Số điện thoại", "Email", "Liên 1"] {
+        assert!(!text.contains(absent), "{absent:?} printed in:\n{text}");
+    }
+    assert!(text.contains("Ông/Bà: Nguyễn Thị Hằng Địa chỉ:"), "{text}");
+    input.applicant_phone = Some("0912 345 678".into());
+    let (_dir, path) = saved(&dossier_receipt_pdf(&office(), &input));
+    assert!(flat(&text_of(&path)).contains("Hà Nội Số điện thoại: 0912 345 678 Nội dung"));
 }
 
 #[test]
