@@ -52,6 +52,31 @@ const SILENCE_LIMIT_MS = 70_000;
  * @typedef {"queued" | "printing" | "waiting" | "printed" | "failed" | "cancelled"} PrintState
  * @typedef {{ id: string, device: string, state: PrintState, reason: string | null, format: string,
  *             bytes: number, created_at: string, updated_at: string }} PrintJob
+ *   `reason` says why a job is `waiting` (the printer's status reason: `paper_out`, `cover_open`,
+ *   `offline`…; it prints by itself once the printer is ready) or `failed`; see {@link reasonTextVi}.
+ * @typedef {"dossier-receipt" | "queue-ticket"} PrintTemplate
+ *   Documents the agent draws itself, in Vietnamese with the office's header from the station file:
+ *   `dossier-receipt` (“Giấy tiếp nhận hồ sơ và hẹn trả kết quả”) as a PDF on an A4 printer or as
+ *   ESC/POS on an 80 mm or 58 mm thermal printer; `queue-ticket` on a thermal printer only.
+ * @typedef {{ name: string, copy: "original" | "copy" | "certified_copy", count: number }} ReceivedDocument
+ *   One kind of paper handed in: bản chính, bản sao, bản sao có chứng thực.
+ * @typedef {{ dossier_code: string, copy_label?: string | null, applicant_name: string,
+ *             applicant_address: string, applicant_phone?: string | null, applicant_email?: string | null,
+ *             procedure: string, documents: ReceivedDocument[], sets?: number, processing_time: string,
+ *             received_at: string, appointment_at: string, collect_at: string, receiver_name: string,
+ *             lookup_url: string }} DossierReceiptData
+ *   `dossier_code` is `V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX` (e.g. `000.00.31.H26-261204-0001`); times
+ *   are the office's local time, `YYYY-MM-DDTHH:MM` (`appointment_at` may be a date alone and is never
+ *   before `received_at`); `lookup_url`, printed as a QR code, is `https://`.
+ * @typedef {{ number: string, service: string, issued_at: string, waiting_ahead: number,
+ *             counters?: string[], follow_url?: string | null, priority?: string | null }} QueueTicketData
+ *   `number` is ASCII letters and digits (`A1023`); `issued_at` is local `YYYY-MM-DDTHH:MM`;
+ *   `follow_url` (a QR code, `https://`) and `priority` are printed only when given.
+ * @typedef {{ device: string, pdf?: Document, escpos?: Document, template?: PrintTemplate,
+ *             data?: DossierReceiptData | QueueTicketData }} PrintDocument
+ *   Exactly one of `pdf`, `escpos` or `template`; `data` goes with `template` (and only with it).
+ * @typedef {"paper_out" | "cover_open" | "paper_near_end" | "jammed" | "offline"} DemoFault
+ *   A condition the demo station can simulate on one of its devices; `offline` unplugs it.
  * @typedef {{ seq: number, at: string, type: string, data: any }} AgentEvent
  *   `type` is `device.status`, `scan.state`, `scan.page`, `scan.progress` (the page being scanned:
  *   `page`, `bytes`, `expected_bytes`), `scan.pages` (pages reordered, rotated or deleted) or
@@ -128,6 +153,8 @@ export const ERROR_TEXT_VI = Object.freeze({
   invalid_rotation: "Chỉ xoay được 90, 180 hoặc 270 độ.",
   document_too_large: "Không nén được tệp PDF xuống dưới giới hạn dung lượng — tăng giới hạn hoặc xoá bớt trang.",
   idempotency_conflict: "Lệnh in này đã được gửi với tài liệu khác — bấm in lại.",
+  unknown_template: "Máy quầy không có mẫu in này — có thể cần cập nhật phần mềm; báo kỹ thuật viên.",
+  invalid_template_data: "Thông tin để in còn thiếu hoặc chưa đúng — kiểm tra lại rồi in lại.",
   job_not_cancellable: "Lệnh in đã bắt đầu, không huỷ được nữa.",
   method_not_allowed: "Phần mềm máy quầy không hỗ trợ thao tác này — có thể cần cập nhật phần mềm; báo kỹ thuật viên.",
   storage_full: "Ổ đĩa máy tính đã đầy — báo kỹ thuật viên giải phóng dung lượng.",
@@ -151,6 +178,7 @@ export const REASON_TEXT_VI = Object.freeze({
   cutter_error: "Lỗi dao cắt giấy",
   io_error: "Lỗi truyền dữ liệu với thiết bị",
   protocol_error: "Thiết bị trả lời không đúng giao thức",
+  status_unknown: "Máy in không trả lời khi hỏi trạng thái — chưa biết còn giấy hay không",
   unreadable_file:
     "Có tệp trong thư mục quét không đọc được — tệp đã được chuyển vào thư mục rejected; bấm Tiếp tục để lấy các tệp sau",
   // Print jobs.
@@ -180,6 +208,7 @@ export function unknownCodeTextVi(code) {
  * Vietnamese text for an error, for the clerk. Takes the {@link CounterAgentError} (or any
  * `{ code, message, status }`) or just its code. From the error's message it reads what the code
  * alone does not say: the attempts left after a wrong pairing code, the minutes of a lockout.
+ * For `invalid_template_data` it names the wrong fields of the print data in Vietnamese.
  * Unknown codes get {@link unknownCodeTextVi}.
  * @param {string | { code?: string, message?: string, status?: number } | null | undefined} error
  * @returns {string}
@@ -205,6 +234,12 @@ export function errorTextVi(error) {
       return `Nhập sai mã quá nhiều lần — ghép nối bị tạm khoá, thử lại sau ${minutes} phút.`;
     }
   }
+  if (code === "invalid_template_data") {
+    const fields = templateFieldsVi(message);
+    if (fields.length > 0) {
+      return `Thông tin để in còn thiếu hoặc chưa đúng: ${fields.join("; ")} — sửa lại rồi in lại.`;
+    }
+  }
   if (code === "document_too_large") {
     // "cannot fit the document in N bytes: the smallest reached is M bytes"
     const sizes = /in (\d+) bytes.*smallest reached is (\d+) bytes/i.exec(message);
@@ -213,6 +248,59 @@ export function errorTextVi(error) {
     }
   }
   return /** @type {Record<string, string>} */ (ERROR_TEXT_VI)[code] ?? unknownCodeTextVi(code);
+}
+
+/** What the clerk calls each field of the print templates ({@link DossierReceiptData}, {@link QueueTicketData}). */
+const TEMPLATE_FIELD_VI = Object.freeze({
+  dossier_code: "mã hồ sơ",
+  copy_label: "dòng ghi liên",
+  applicant_name: "họ tên người nộp",
+  applicant_address: "địa chỉ người nộp",
+  applicant_phone: "số điện thoại",
+  applicant_email: "thư điện tử",
+  procedure: "tên thủ tục",
+  documents: "danh sách giấy tờ",
+  sets: "số bộ hồ sơ",
+  processing_time: "thời hạn giải quyết",
+  received_at: "thời điểm tiếp nhận",
+  appointment_at: "thời điểm hẹn trả kết quả",
+  collect_at: "nơi nhận kết quả",
+  receiver_name: "cán bộ tiếp nhận",
+  lookup_url: "đường dẫn tra cứu (mã QR)",
+  number: "số thứ tự",
+  service: "dịch vụ",
+  issued_at: "thời điểm lấy số",
+  waiting_ahead: "số người chờ trước",
+  counters: "quầy phục vụ",
+  follow_url: "đường dẫn theo dõi (mã QR)",
+  priority: "nhóm ưu tiên",
+});
+
+/** The same for the fields of one entry of `documents`. */
+const DOCUMENT_FIELD_VI = Object.freeze({ name: "tên giấy tờ", copy: "bản chính hay bản sao", count: "số lượng" });
+
+/**
+ * The fields an `invalid_template_data` message names, in Vietnamese, each once. The agent's message
+ * is "template data is invalid: `field` problem; `field` problem…", field paths such as
+ * `documents[1].count` (0-based); fields a template does not have keep their own name.
+ * @param {string} message
+ * @returns {string[]}
+ */
+function templateFieldsVi(message) {
+  const table = /** @type {Record<string, string>} */ (TEMPLATE_FIELD_VI);
+  const documentTable = /** @type {Record<string, string>} */ (DOCUMENT_FIELD_VI);
+  /** @type {string[]} */
+  const names = [];
+  for (const match of message.matchAll(/(?:^|: |; )`([a-z_]+)(?:\[(\d+)\])?(?:\.([a-z_]+))?`/g)) {
+    const [, field, index, part] = match;
+    let name = table[field] ?? `trường “${field}” (mẫu in không có)`;
+    if (index !== undefined) {
+      const which = field === "documents" ? `giấy tờ thứ ${Number(index) + 1}` : `${name} thứ ${Number(index) + 1}`;
+      name = part === undefined ? which : `${which} (${documentTable[part] ?? `trường “${part}”`})`;
+    }
+    if (!names.includes(name)) names.push(name);
+  }
+  return names;
 }
 
 /**
@@ -319,6 +407,35 @@ function randomKey() {
   const bytes = new Uint8Array(16);
   globalThis.crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The document part of a print or preview request, checked as the agent checks it: exactly one of
+ * `pdf`, `escpos` or `template`, and `data` with a template only.
+ * @param {PrintDocument} request
+ * @returns {Promise<Record<string, unknown>>}
+ */
+async function documentBody({ device, pdf, escpos, template, data }) {
+  const given = [pdf, escpos, template].filter((part) => part !== undefined).length;
+  if (given !== 1) {
+    throw new CounterAgentError({ status: 0, code: "invalid_request", message: "pass exactly one of pdf, escpos or template" });
+  }
+  /** @type {Record<string, unknown>} */
+  const body = { device };
+  if (template !== undefined) {
+    if (data === undefined || data === null) {
+      throw new CounterAgentError({ status: 0, code: "invalid_template_data", message: "`data` is missing" });
+    }
+    body.template = template;
+    body.data = data;
+    return body;
+  }
+  if (data !== undefined) {
+    throw new CounterAgentError({ status: 0, code: "invalid_request", message: "`data` goes with `template` only" });
+  }
+  if (pdf !== undefined) body.pdf = await toBase64(pdf);
+  if (escpos !== undefined) body.escpos = await toBase64(escpos);
+  return body;
 }
 
 /** Talks to one counter-agent. */
@@ -582,21 +699,54 @@ export class CounterAgent {
   }
 
   /**
-   * Queues a print job as JSON with a base64 document. The same `idempotencyKey` from this origin
-   * always means the same job, so a retried request never prints twice: keep the key with the
-   * document and reuse it when retrying. Without one, a random key is used (no retry safety).
-   * @param {{ device: string, idempotencyKey?: string, pdf?: Document, escpos?: Document }} request
+   * Queues a print job as JSON: a PDF or ESC/POS document (sent as base64), or a template the agent
+   * draws for the chosen printer (see {@link PrintTemplate}). Template data the agent refuses
+   * throws `invalid_template_data`, whose message names every wrong field ({@link errorTextVi}
+   * lists them for the clerk); an unknown template `unknown_template`; a template the printer
+   * cannot take (a queue ticket on an A4 printer) `unsupported_format`.
+   *
+   * The same `idempotencyKey` from this origin always means the same job, so a retried request
+   * never prints twice: keep the key with the document and reuse it when retrying. Without one, a
+   * random key is used (no retry safety).
+   * @param {PrintDocument & { idempotencyKey?: string }} request
    * @returns {Promise<PrintJob>}
    */
-  async print({ device, idempotencyKey = randomKey(), pdf, escpos }) {
-    if ((pdf === undefined) === (escpos === undefined)) {
-      throw new CounterAgentError({ status: 0, code: "invalid_request", message: "pass exactly one of pdf or escpos" });
-    }
-    /** @type {Record<string, unknown>} */
-    const body = { device, idempotency_key: idempotencyKey };
-    if (pdf !== undefined) body.pdf = await toBase64(pdf);
-    if (escpos !== undefined) body.escpos = await toBase64(escpos);
+  async print({ idempotencyKey = randomKey(), ...document }) {
+    const body = { idempotency_key: idempotencyKey, ...(await documentBody(document)) };
     return this.#json("POST", "/v1/prints", { json: body, timeoutMs: PRINT_TIMEOUT_MS });
+  }
+
+  /**
+   * What the printer would print, as a PNG, without printing anything: ESC/POS (given, or a
+   * template drawn for a thermal printer) at the printer's paper width, or the first page of a
+   * PDF (given, or a template drawn for an A4 printer). Takes the same documents as {@link print}
+   * and throws the same errors. Show it with `URL.createObjectURL(blob)`.
+   * @param {PrintDocument} request
+   * @returns {Promise<Blob>}
+   */
+  async previewPrint(request) {
+    const body = await documentBody(request);
+    const response = await this.#fetch("POST", "/v1/prints/preview", { json: body, timeoutMs: PRINT_TIMEOUT_MS });
+    const blob = await response.blob();
+    if (!blob.type.startsWith("image/png")) {
+      throw new CounterAgentError({
+        status: response.status,
+        code: "unexpected_response",
+        message: `POST /v1/prints/preview: the answer is ${blob.type || "untyped"}, not a PNG image`,
+      });
+    }
+    return blob;
+  }
+
+  /**
+   * Demo station only (`counter-agent serve --demo`): makes a simulated device report `fault`
+   * (e.g. `paper_out`), or clears every simulated fault with `null`. A job sent to a printer out of
+   * paper waits (`waiting`, reason `paper_out`) and prints by itself once the fault is cleared.
+   * Any other agent answers `not_found` (HTTP 404): the demo controls are then not offered.
+   * @param {string} device @param {DemoFault | null} fault @returns {Promise<void>}
+   */
+  async demoFault(device, fault) {
+    await this.#fetch("POST", `/v1/demo/devices/${encodeURIComponent(device)}/fault`, { json: { fault } });
   }
 
   /**

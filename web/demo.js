@@ -192,7 +192,10 @@ function printStateText(job) {
     case "printing":
       return "Đang in…";
     case "waiting":
-      return `Máy in chưa in được: ${reasonTextVi(job.reason) || "đang chờ"} — sẽ tự in tiếp khi máy sẵn sàng`;
+      // The reason is the printer's (paper out, cover open, offline…): the job goes on by itself.
+      return job.reason
+        ? `Đang chờ máy in: ${reasonTextVi(job.reason)}. Lệnh in sẽ tự in tiếp khi máy sẵn sàng.`
+        : "Đang chờ máy in sẵn sàng — lệnh in sẽ tự in tiếp.";
     case "printed":
       return "Đã in xong";
     case "failed":
@@ -241,6 +244,19 @@ class DemoPage {
     this.pairing = null;
     /** The agent refuses this page's origin: nothing works until it is restarted differently. */
     this.blocked = false;
+    /** Sample documents printed in this page's life: the next queue number and dossier sequence. */
+    this.sampleCounts = { tickets: 0, receipts: 0 };
+    /** The preview on screen. @type {{ blob: Blob, url: string, alt: string } | null} */
+    this.preview = null;
+    /** Whether the agent simulates printer faults (the demo station); null until known. @type {boolean | null} */
+    this.demoFaults = null;
+    /** @type {Promise<void> | null} */
+    this.demoProbe = null;
+    /**
+     * Faults this page set, per device, until the device's status event shows them.
+     * @type {Map<string, string | null>}
+     */
+    this.demoFaultSet = new Map();
   }
 
   start() {
@@ -316,7 +332,16 @@ class DemoPage {
     $("scan-cancel").addEventListener("click", () => this.act($("scan-cancel"), () => this.discardScan()));
     $("scan-download").addEventListener("click", () => this.act($("scan-download"), () => this.downloadPdf()));
     $("print-scan").addEventListener("click", () => this.act($("print-scan"), () => this.printScan()));
-    $("print-receipt").addEventListener("click", () => this.act($("print-receipt"), () => this.printReceipt()));
+    for (const [id, what] of /** @type {const} */ ([
+      ["print-receipt-a4", "receipt-a4"],
+      ["print-receipt-thermal", "receipt-thermal"],
+      ["print-ticket", "ticket"],
+    ])) {
+      $(id).addEventListener("click", () => this.act($(id), () => this.printSample(what)));
+    }
+    $("print-thermal-device").addEventListener("change", () => this.renderDemoControls());
+    $("print-demo-paper").addEventListener("click", () => this.act($("print-demo-paper"), () => this.toggleDemoPaper()));
+    $("print-preview-open").addEventListener("click", () => this.viewPreview());
     $("thumbs").addEventListener("click", (/** @type {MouseEvent} */ event) => this.onThumbsClick(event));
     this.wireDragAndDrop();
   }
@@ -587,6 +612,7 @@ class DemoPage {
     this.devices = new Map(devices.map((d) => [d.id, d]));
     this.fillSelects();
     this.renderDevices();
+    this.probeDemoFaults();
     // After a reload the page has forgotten its scan, the agent has not: take it up again
     // instead of letting the clerk run into “device busy”.
     if (!this.scan) {
@@ -614,7 +640,12 @@ class DemoPage {
       reason: data.reason,
       message: data.message ?? (data.reason ? reasonTextVi(data.reason) : null),
     };
+    // A fault this page set is now what the device says: its status rules the toggle again.
+    if (this.demoFaultSet.has(data.device) && (this.demoFaultSet.get(data.device) ?? null) === (data.reason ?? null)) {
+      this.demoFaultSet.delete(data.device);
+    }
     this.renderDevices();
+    this.renderDemoControls();
   }
 
   renderDevices() {
@@ -650,13 +681,21 @@ class DemoPage {
     /** @param {HTMLSelectElement} select @param {Device[]} list */
     const fill = (select, list) => {
       const previous = select.value;
-      select.replaceChildren(...list.map((d) => el("option", { value: d.id }, [`${d.id} — ${d.display_name}`])));
+      // A thermal printer's paper width first: a long name is cut off at the end.
+      /** @param {Device} d */
+      const text = (d) => {
+        const printer = d.capabilities.printer;
+        const width = printer && !printer.formats.includes("pdf") ? ` (${printer.paper_width_mm} mm)` : "";
+        return `${d.id}${width} — ${d.display_name}`;
+      };
+      select.replaceChildren(...list.map((d) => el("option", { value: d.id }, [text(d)])));
       if (list.some((d) => d.id === previous)) select.value = previous;
     };
     fill($("scan-device"), devices.filter((d) => d.kind === "scanner"));
     fill($("print-pdf-device"), devices.filter((d) => d.capabilities.printer?.formats.includes("pdf")));
-    fill($("print-receipt-device"), devices.filter((d) => d.capabilities.printer?.formats.includes("escpos")));
+    fill($("print-thermal-device"), devices.filter((d) => d.capabilities.printer?.formats.includes("escpos")));
     this.fillDpi();
+    this.renderDemoControls();
   }
 
   fillDpi() {
@@ -911,6 +950,7 @@ class DemoPage {
     if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
     image.src = url;
     image.alt = `Trang ${index}`;
+    $("viewer").dataset.kind = "page";
     $("viewer").showModal();
   }
 
@@ -1142,11 +1182,153 @@ class DemoPage {
     this.trackJob(job, "Bản quét (PDF)");
   }
 
-  async printReceipt() {
-    const device = $("print-receipt-device").value;
+  /**
+   * Prints one of the agent's templates with sample data (see {@link SAMPLES}) and shows what it
+   * looks like: the preview is drawn by the agent from the same data, while the job prints.
+   * @param {"receipt-a4" | "receipt-thermal" | "ticket"} what
+   */
+  async printSample(what) {
+    const onA4 = what === "receipt-a4";
+    const device = onA4 ? $("print-pdf-device").value : $("print-thermal-device").value;
+    if (!device) throw new ClerkError(onA4 ? "Chưa chọn máy in A4." : "Chưa chọn máy in nhiệt.");
+    const now = new Date();
+    const width = this.devices.get(device)?.capabilities.printer?.paper_width_mm;
+    const where = onA4 ? `máy in A4 ${device}` : `máy in nhiệt ${device}${width ? ` (khổ ${width} mm)` : ""}`;
+    /** @type {{ template: import("./counter-agent.js").PrintTemplate, data: any, label: string, alt: string }} */
+    let sample;
+    if (what === "ticket") {
+      const number = ticketNumber(this.sampleCounts.tickets + 1);
+      sample = {
+        template: "queue-ticket",
+        data: queueTicketData(number, this.sampleCounts.tickets, now),
+        label: `Số thứ tự ${number}`,
+        alt: `Phiếu số thứ tự ${number}, dịch vụ Hộ tịch, in trên ${where}`,
+      };
+    } else {
+      const data = dossierReceiptData(this.sampleCounts.receipts + 1, now);
+      sample = {
+        template: "dossier-receipt",
+        data,
+        label: onA4 ? "Giấy tiếp nhận (A4)" : "Giấy tiếp nhận (khổ nhỏ)",
+        alt: `Giấy tiếp nhận hồ sơ và hẹn trả kết quả số ${data.dossier_code} của bà ${data.applicant_name}, in trên ${where}`,
+      };
+    }
+    const request = { device, template: sample.template, data: sample.data };
+    // Drawn while the job is queued; its failure is shown in the preview box, not as a failed print.
+    const preview = this.client.previewPrint(request).then(
+      (blob) => ({ blob, error: null }),
+      (/** @type {unknown} */ error) => ({ blob: null, error }),
+    );
+    // One key per click: the button is disabled while the request runs, so a double click
+    // cannot print twice; a second click later is a second copy on purpose.
+    const job = await this.client.print({ ...request, idempotencyKey: `demo-${crypto.randomUUID()}` });
+    if (what === "ticket") this.sampleCounts.tickets += 1;
+    else this.sampleCounts.receipts += 1;
+    this.trackJob(job, sample.label);
+    const drawn = await preview;
+    this.showPreview(drawn.blob, drawn.error, `${sample.label} — ${where}`, sample.alt);
+  }
+
+  /**
+   * Shows the last preview (or why there is none) under the print buttons.
+   * @param {Blob | null} blob @param {unknown} error @param {string} caption @param {string} alt
+   */
+  showPreview(blob, error, caption, alt) {
+    if (this.preview) URL.revokeObjectURL(this.preview.url);
+    this.preview = null;
+    const image = $("print-preview-image");
+    $("print-preview").hidden = false;
+    $("print-preview").dataset.state = blob ? "ready" : "failed";
+    if (blob) {
+      const url = URL.createObjectURL(blob);
+      this.preview = { blob, url, alt };
+      image.src = url;
+      image.alt = `Hình xem trước: ${alt}`;
+      $("print-preview-open").hidden = false;
+      $("print-preview-caption").textContent = caption;
+    } else {
+      image.removeAttribute("src");
+      image.alt = "";
+      $("print-preview-open").hidden = true;
+      const why = error instanceof CounterAgentError ? errorTextVi(error) : String(error);
+      $("print-preview-caption").textContent = `${caption}: không vẽ được hình xem trước (${why}). Lệnh in vẫn được gửi.`;
+    }
+  }
+
+  /** Opens the preview at full size in the viewer (its own object URL: the viewer revokes what it shows). */
+  viewPreview() {
+    const preview = this.preview;
+    if (!preview) return;
+    const image = $("viewer-image");
+    if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
+    image.src = URL.createObjectURL(preview.blob);
+    image.alt = `Hình xem trước: ${preview.alt}`;
+    const shown = $("print-preview-image");
+    $("viewer").dataset.kind = shown.naturalHeight > 2 * shown.naturalWidth ? "strip" : "page";
+    $("viewer").showModal();
+  }
+
+  // ── demo station: simulated printer faults ────────────────────────────────────────────
+
+  /**
+   * Whether the agent offers fault simulation (the demo station does; every other agent answers
+   * 404), asked once per page life. The question re-states the condition a thermal printer shows
+   * now, so asking changes nothing.
+   */
+  async probeDemoFaults() {
+    if (this.demoFaults !== null || this.demoProbe) return;
+    const printer = [...this.devices.values()].find((d) => d.capabilities.printer?.formats.includes("escpos"));
+    if (!printer) return;
+    this.demoProbe = this.client
+      .demoFault(printer.id, currentFault(printer))
+      .then(
+        () => {
+          this.demoFaults = true;
+        },
+        (/** @type {unknown} */ error) => {
+          // 404: not the demo station. Anything else (unreachable, no print scope): ask again later.
+          if (error instanceof CounterAgentError && error.status === 404) this.demoFaults = false;
+        },
+      )
+      .finally(() => {
+        this.demoProbe = null;
+        this.renderDemoControls();
+      });
+  }
+
+  /** “Mô phỏng hết giấy” / “Nạp giấy” for the chosen thermal printer: a toggle that follows its status. */
+  renderDemoControls() {
+    const box = $("print-demo");
+    const device = this.devices.get($("print-thermal-device").value);
+    box.hidden = this.demoFaults !== true || !device;
+    if (box.hidden || !device) return;
+    const paperOut = this.simulatedPaperOut(device);
+    const button = $("print-demo-paper");
+    button.setAttribute("aria-pressed", String(paperOut));
+    button.textContent = paperOut ? "Nạp giấy" : "Mô phỏng hết giấy";
+    $("print-demo-note").textContent = paperOut
+      ? `Máy ${device.id} đang “hết giấy”: lệnh in gửi tới sẽ chờ. Bấm “Nạp giấy” để máy tự in tiếp.`
+      : `Giả lập máy ${device.id} hết giấy để xem lệnh in chờ rồi tự in tiếp khi nạp giấy.`;
+  }
+
+  /**
+   * Whether the page shows `device` as out of paper: what the page last set, until the device's
+   * status event confirms it; the device's status otherwise.
+   * @param {Device} device
+   */
+  simulatedPaperOut(device) {
+    const set = this.demoFaultSet.get(device.id);
+    if (set !== undefined) return set === "paper_out";
+    return device.status.reason === "paper_out";
+  }
+
+  async toggleDemoPaper() {
+    const device = this.devices.get($("print-thermal-device").value);
     if (!device) throw new ClerkError("Chưa chọn máy in nhiệt.");
-    const job = await this.client.print({ device, idempotencyKey: `demo-${crypto.randomUUID()}`, escpos: testReceipt(device) });
-    this.trackJob(job, "Phiếu in thử");
+    const fault = this.simulatedPaperOut(device) ? null : "paper_out";
+    await this.client.demoFault(device.id, fault);
+    this.demoFaultSet.set(device.id, fault);
+    this.renderDemoControls();
   }
 
   /** @param {PrintJob} job @param {string} label */
@@ -1159,6 +1341,7 @@ class DemoPage {
 
   renderJobs() {
     const jobs = [...this.jobs.values()].reverse().slice(0, 6);
+    $("jobs-title").hidden = jobs.length === 0;
     $("jobs").replaceChildren(
       ...jobs.map((job) => {
         const children = [
@@ -1183,48 +1366,105 @@ class DemoPage {
   }
 }
 
+// ── sample print data ─────────────────────────────────────────────────────────────────────
+
 /**
- * A test receipt as raw ESC/POS bytes. Vietnamese without diacritics, in ASCII, on purpose: which
- * code page a given printer really prints Vietnamese with is not known here, so diacritics come
- * with the agent's raster text rendering (it arrives with the printing work); this receipt then
- * becomes properly accented Vietnamese. Lines stay within 32 columns to fit 58 mm paper.
- * @param {string} device
- * @returns {Uint8Array}
+ * The demo's made-up office data. Times are the counter PC's local time (Vietnamese time at a
+ * real counter), as the templates want them.
  */
-export function testReceipt(device) {
-  const ESC = 0x1b;
-  const GS = 0x1d;
-  const LF = 0x0a;
-  /** @type {number[]} */
-  const out = [];
-  /** @param {string} text */
-  const line = (text) => {
-    // Strip what ASCII cannot carry (diacritics first: "Máy" → "May"), never send raw bytes.
-    const ascii = text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, (d) => (d === "đ" ? "d" : "D"));
-    for (const ch of ascii.slice(0, 32)) {
-      const code = ch.charCodeAt(0);
-      out.push(code >= 0x20 && code < 0x7f ? code : 0x3f);
-    }
-    out.push(LF);
+const SAMPLES = Object.freeze({
+  agencyCode: "000.00.31.H26",
+  counters: ["1", "2"],
+  followBase: "https://motcua.example.gov.vn/hang-doi/",
+  lookupBase: "https://dichvucong.example.gov.vn/tra-cuu?ma=",
+});
+
+/** `YYYY-MM-DDTHH:MM` in the PC's time zone. @param {Date} date */
+export function localMinute(date) {
+  return (
+    `${date.getFullYear()}-${pad2(date.getMonth() + 1)}-${pad2(date.getDate())}` +
+    `T${pad2(date.getHours())}:${pad2(date.getMinutes())}`
+  );
+}
+
+/**
+ * The appointment for a dossier received at `received`: `workingDays` later (Saturdays and
+ * Sundays not counted) at 14:00.
+ * @param {Date} received @param {number} workingDays
+ */
+export function appointmentAfter(received, workingDays) {
+  const day = new Date(received.getFullYear(), received.getMonth(), received.getDate(), 14, 0);
+  for (let left = workingDays; left > 0; ) {
+    day.setDate(day.getDate() + 1);
+    if (day.getDay() !== 0 && day.getDay() !== 6) left -= 1;
+  }
+  return day;
+}
+
+/** The page's n-th queue number: A0001, A0002… @param {number} n */
+export function ticketNumber(n) {
+  return `A${String(n).padStart(4, "0")}`;
+}
+
+/**
+ * A queue ticket for the civil-status (hộ tịch) service; a few people ahead, a few more the more
+ * tickets the page has issued.
+ * @param {string} number @param {number} issuedBefore @param {Date} now
+ * @returns {import("./counter-agent.js").QueueTicketData}
+ */
+export function queueTicketData(number, issuedBefore, now) {
+  return {
+    number,
+    service: "Hộ tịch",
+    issued_at: localMinute(now),
+    waiting_ahead: 3 + (issuedBefore % 5),
+    counters: [...SAMPLES.counters],
+    follow_url: `${SAMPLES.followBase}${number}`,
   };
-  const now = new Date();
-  const stamp = `${pad2(now.getDate())}/${pad2(now.getMonth() + 1)}/${now.getFullYear()} ${pad2(now.getHours())}:${pad2(now.getMinutes())}`;
-  out.push(ESC, 0x40); // ESC @: initialise
-  out.push(ESC, 0x61, 1); // ESC a 1: centre
-  out.push(ESC, 0x45, 1); // ESC E 1: bold on
-  line("PHIEU IN THU");
-  out.push(ESC, 0x45, 0); // bold off
-  out.push(ESC, 0x61, 0); // ESC a 0: left
-  line("-".repeat(32));
-  line(`May in: ${device}`);
-  line(`Thoi gian: ${stamp}`);
-  line("Doc duoc phieu nay la may in");
-  line("hoat dong tot.");
-  line("(Phieu thu in chu khong dau.)");
-  line("-".repeat(32));
-  out.push(ESC, 0x64, 3); // ESC d 3: feed three lines
-  out.push(GS, 0x56, 66, 0); // GS V 66 0: feed to the cutter and cut
-  return new Uint8Array(out);
+}
+
+/**
+ * The receipt of a birth registration dossier handed in now, the `sequence`-th of the day.
+ * @param {number} sequence @param {Date} now
+ * @returns {import("./counter-agent.js").DossierReceiptData}
+ */
+export function dossierReceiptData(sequence, now) {
+  const yymmdd = `${String(now.getFullYear()).slice(2)}${pad2(now.getMonth() + 1)}${pad2(now.getDate())}`;
+  const code = `${SAMPLES.agencyCode}-${yymmdd}-${String(sequence).padStart(4, "0")}`;
+  return {
+    dossier_code: code,
+    copy_label: "Liên 1: Giao người nộp hồ sơ",
+    applicant_name: "Nguyễn Thị Hằng",
+    applicant_address: "Số 5 ngõ 12 Đào Tấn, phường Kim Mã, quận Ba Đình, Hà Nội",
+    applicant_phone: "0912 345 678",
+    applicant_email: "hang.nguyen@example.vn",
+    procedure: "Đăng ký khai sinh",
+    documents: [
+      { name: "Tờ khai đăng ký khai sinh", copy: "original", count: 1 },
+      { name: "Giấy chứng sinh", copy: "original", count: 1 },
+      { name: "Căn cước công dân của người đi đăng ký", copy: "certified_copy", count: 1 },
+      { name: "Giấy chứng nhận kết hôn của cha, mẹ", copy: "copy", count: 1 },
+    ],
+    sets: 1,
+    processing_time: "03 ngày làm việc",
+    received_at: localMinute(now),
+    appointment_at: localMinute(appointmentAfter(now, 3)),
+    collect_at: "Quầy số 1, Bộ phận tiếp nhận và trả kết quả",
+    receiver_name: "Trần Văn Bình",
+    lookup_url: `${SAMPLES.lookupBase}${code}`,
+  };
+}
+
+/**
+ * The demo fault that describes `device` as it is now: telling the agent this changes nothing.
+ * @param {Device} device
+ * @returns {import("./counter-agent.js").DemoFault | null}
+ */
+function currentFault(device) {
+  const { state, reason } = device.status;
+  if (state === "offline") return "offline";
+  const faults = ["paper_out", "cover_open", "paper_near_end", "jammed"];
+  return reason && faults.includes(reason) ? /** @type {any} */ (reason) : null;
 }
 
 // Both <script> tags in demo.html may find a copy of this file; only the first one runs.

@@ -11,7 +11,6 @@ pub mod render;
 mod worker;
 
 pub use job::{
-    format_name, JobState, PreviewDocument, PreviewRequest, PrintConfig, PrintError, PrintJob, PrintService, SubmitPrint,
-    SubmitTemplate, MAX_THERMAL_PDF_PAGES,
-    MAX_DOCUMENT_BYTES,
+    format_name, JobState, PreviewDocument, PreviewRequest, PrintConfig, PrintError, PrintJob, PrintService,
+    SubmitPrint, SubmitTemplate, MAX_DOCUMENT_BYTES, MAX_THERMAL_PDF_PAGES,
 };

@@ -318,7 +318,11 @@ impl Session<'_, '_> {
                     return After::Idle;
                 }
             }
-            let side = if source == ScanSource::AdfDuplex && page.is_multiple_of(2) { PageSide::Back } else { PageSide::Front };
+            let side = if source == ScanSource::AdfDuplex && page.is_multiple_of(2) {
+                PageSide::Back
+            } else {
+                PageSide::Front
+            };
             match self.scan_page(dpi, side) {
                 PageEnd::Page(raw) => {
                     self.out.send(Reply::Page(raw));

@@ -90,7 +90,8 @@ pub struct QueueTicket {
     pub priority: Option<String>,
 }
 
-/// What is wrong with template data: every problem, each naming its field path (`documents[2].count`).
+/// What is wrong with template data: every problem, each naming its field path (`documents[2].count`,
+/// counted from 0 as in JSON).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     #[error("unknown template `{0}` (known: dossier-receipt, queue-ticket)")]

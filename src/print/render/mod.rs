@@ -8,5 +8,5 @@ pub mod pdf;
 pub mod thermal;
 
 pub use data::{
-    DocumentCopy, DossierReceipt, Office, ReceivedDocument, TemplateData, TemplateError, QueueTicket, TEMPLATE_NAMES,
+    DocumentCopy, DossierReceipt, Office, QueueTicket, ReceivedDocument, TemplateData, TemplateError, TEMPLATE_NAMES,
 };
