@@ -25,7 +25,7 @@ use crate::scan::ScanService;
 use crate::store::{Store, StoreError};
 
 /// Connection schemes this build has drivers for. The station file refuses the others.
-pub const SUPPORTED_SCHEMES: &[&str] = &["sim", "folder", "sane", "tcp", "file", "ipp", "ipps"];
+pub const SUPPORTED_SCHEMES: &[&str] = &["sim", "folder", "sane", "tcp", "serial", "file", "ipp", "ipps"];
 
 /// The static list of driver factories; SANE scans run in `<this executable> scan-worker`.
 pub fn registry(station: &Station) -> (Registry, SimControl) {

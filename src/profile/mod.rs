@@ -28,6 +28,8 @@
 //! * `status` — `"dle-eot"` (polled), `"asb"` (Automatic Status Back) or `"none"`; required for
 //!   `escpos`.
 //! * `chinese_mode_off` — send `FS .` after `ESC @` (clones that start in Chinese mode).
+//! * `trim_raster` — the printer honours `GS L` (left margin) for raster images, so each band is
+//!   sent only where it has ink.
 //! * `ipp_everywhere` — a driverless IPP printer that takes PDF.
 //!
 //! `[scanner]`

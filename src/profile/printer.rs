@@ -18,6 +18,7 @@ pub(super) const PRINTER_KEYS: &[&str] = &[
     "native_qr",
     "status",
     "chinese_mode_off",
+    "trim_raster",
     "ipp_everywhere",
 ];
 const CODE_PAGE_KEYS: &[&str] = &["name", "esc_t", "esc_t_upper"];
@@ -41,6 +42,7 @@ pub(super) fn read_printer(table: &Fields<'_>) -> Option<(PrinterSettings, Print
     });
     let code_pages = read_code_pages(table);
     let native_qr = table.boolean("native_qr");
+    let trim_raster = table.boolean("trim_raster");
     let status = table.string("status");
     let status_choices: Vec<(&str, StatusProtocol)> = StatusProtocol::ALL.iter().map(|s| (s.as_str(), *s)).collect();
     let status = status.and_then(|status| {
@@ -99,6 +101,7 @@ pub(super) fn read_printer(table: &Fields<'_>) -> Option<(PrinterSettings, Print
             StatusProtocol::None => EscposStatus::None,
         },
         chinese_mode_off: details.chinese_mode_off,
+        trim_raster: escpos && flag(trim_raster),
     };
     Some((PrinterSettings { escpos, ..settings }, details))
 }

@@ -264,7 +264,7 @@ fn printer_width_checks() {
     check_printer(
         "printable_dots = 576",
         "printable_dots = 576\nmax = 1",
-        &["test-80.toml:9:1: error: unknown key `max` in [printer] — [printer] accepts `paper_width_mm`, `printable_dots`, `dpi`, `cutter`, `formats`, `vietnamese_code_pages`, `native_qr`, `status`, `chinese_mode_off` or `ipp_everywhere`"],
+        &["test-80.toml:9:1: error: unknown key `max` in [printer] — [printer] accepts `paper_width_mm`, `printable_dots`, `dpi`, `cutter`, `formats`, `vietnamese_code_pages`, `native_qr`, `status`, `chinese_mode_off`, `trim_raster` or `ipp_everywhere`"],
     );
     check_printer(
         "printable_dots = 576",

@@ -292,3 +292,42 @@ async fn a_receipt_pdf_sized_for_80mm_prints_as_raster_and_a4_only_when_asked_to
     );
     agent.stop().await;
 }
+
+#[tokio::test]
+async fn a_ticket_on_a_serial_printer_waits_through_paper_out_and_prints_once_paper_is_loaded() {
+    use counter_agent_driver_api::SerialFlow;
+    use counter_agent_driver_sim::fake_escpos::PtyOptions;
+    let options = PtyOptions { baud: Some(115_200), xon_xoff: true, buffer: 4096, print_rate: None };
+    let fake = FakeEscpos::start_pty(Behaviour::PaperOut, options).expect("fake serial printer (needs socat)");
+    let port = fake.address().to_string();
+    let agent = TestAgent::start_with(move |station, _| {
+        let profile = station.profiles.get("escpos-generic-58mm").expect("built-in profile");
+        station.devices.push(DeviceConfig {
+            id: "kiosk-printer".into(),
+            profile_id: profile.id.clone(),
+            kind: profile.kind,
+            connection: Connection::Serial { port, baud: 115_200, flow: SerialFlow::XonXoff },
+            connection_at: None,
+            settings: profile.settings.clone(),
+            display_name: profile.display_name(),
+        });
+    })
+    .await;
+    let token = agent.clerk_token();
+    agent.wait_for("/v1/devices/kiosk-printer", &token, |d| d["status"]["reason"] == "paper_out").await;
+    let body = json!({"device": "kiosk-printer", "idempotency_key": "serial-ticket", "template": "queue-ticket",
+        "data": queue_ticket_data()});
+    let id = submit(&agent, &token, &body).await;
+    let waiting = agent.wait_for(&format!("/v1/prints/{id}"), &token, |j| j["state"] == "waiting").await;
+    assert_eq!(waiting["reason"], "paper_out");
+    assert!(job_bytes(&fake).is_empty(), "nothing sent while out of paper");
+
+    fake.set_behaviour(Behaviour::Ready);
+    agent.wait_for(&format!("/v1/prints/{id}"), &token, |j| j["state"] == "printed").await;
+    let jobs = job_bytes(&fake);
+    assert_eq!(jobs.len(), 1, "printed once");
+    let preview = render_preview(&jobs[0], 384).expect("our bytes interpret");
+    assert_eq!(preview.n_cuts, 0, "the 58 mm profile has no cutter");
+    assert_eq!(decode_qr(&preview.image), ["https://motcua.example.gov.vn/hang-doi/A1023"]);
+    agent.stop().await;
+}

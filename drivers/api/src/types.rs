@@ -376,6 +376,9 @@ pub struct EscposSettings {
     pub status: EscposStatus,
     /// Send `FS .` after `ESC @` (clones that start in Chinese double-byte mode).
     pub chinese_mode_off: bool,
+    /// The printer honours `GS L` (left margin) for `GS v 0` images: raster lines are sent only
+    /// where they have ink (about half the bytes of a ticket).
+    pub trim_raster: bool,
 }
 
 /// How an ESC/POS printer reports paper out, cover open and the like.

@@ -1,4 +1,5 @@
-//! The ESC/POS driver family: `tcp://host:9100` and `file:/dev/usb/lpN` printers.
+//! The ESC/POS driver family: `tcp://host:9100`, `serial:/dev/ttyUSB0?baud=…&flow=…` and
+//! `file:/dev/usb/lpN` printers.
 //!
 //! Jobs reach the printer as the daemon gives them (raw ESC/POS from a client, or a template the
 //! daemon rendered with [`crate::Encoder`]): they are never re-encoded. The driver only adds
@@ -20,6 +21,7 @@ use counter_agent_driver_api::{
 };
 
 use crate::encoder::automatic_status_back;
+use crate::serial::{self, SerialError, SerialLink};
 use crate::status::{Paper, Status};
 use crate::tcp::{self, Deadlines, StallEvent, TcpError};
 
@@ -34,7 +36,7 @@ const STALL_REPORT: Duration = Duration::from_secs(3);
 const ASB_ALL: u8 = 0x0F;
 const BARRIER: [u8; 3] = [0x1D, b'r', 1];
 
-/// Opens `tcp:` and `file:` ESC/POS printers.
+/// Opens `tcp:`, `serial:` and `file:` ESC/POS printers.
 #[derive(Debug, Default)]
 pub struct EscposFactory {
     deadlines: Deadlines,
@@ -75,7 +77,7 @@ impl DriverFactory for EscposFactory {
     }
 
     fn schemes(&self) -> &'static [&'static str] {
-        &["tcp", "file"]
+        &["tcp", "serial", "file"]
     }
 
     fn discover(&self) -> Vec<Discovered> {
@@ -109,6 +111,7 @@ impl DriverFactory for EscposFactory {
                 Link::Tcp { address: format!("{host}:{port}") }
             }
             Connection::File { path } => Link::File { path: PathBuf::from(path) },
+            Connection::Serial { port, baud, flow } => Link::Serial(SerialLink::new(port.clone(), *baud, *flow)),
             other => return Err(DriverError::Unsupported { what: format!("ESC/POS over {}:", other.scheme()) }),
         };
         let mut printer = EscposPrinter { link, settings, deadlines: self.deadlines };
@@ -120,6 +123,7 @@ impl DriverFactory for EscposFactory {
 
 enum Link {
     Tcp { address: String },
+    Serial(SerialLink),
     File { path: PathBuf },
 }
 
@@ -151,6 +155,22 @@ fn tcp_error(error: TcpError) -> DriverError {
         TcpError::Resolve { .. } | TcpError::Connect { .. } => DriverError::NotFound { detail: error.to_string() },
         TcpError::Stalled { .. } => DriverError::Fault { reason: StatusReason::Offline },
         TcpError::Broken { source, .. } => DriverError::Io(source),
+    }
+}
+
+fn serial_error(error: SerialError) -> DriverError {
+    match error {
+        SerialError::NotFound { .. }
+        | SerialError::PermissionDenied { .. }
+        | SerialError::Busy { .. }
+        | SerialError::Open { .. } => DriverError::NotFound { detail: error.to_string() },
+        // Nothing left the port: waiting and sending again is safe.
+        SerialError::Stalled { sent: 0, .. } => DriverError::Fault { reason: StatusReason::Offline },
+        SerialError::Broken { sent: 0, source, .. } => DriverError::Io(source),
+        // Part of the job may be on paper: never sent again.
+        SerialError::Stalled { .. } | SerialError::Broken { .. } => {
+            DriverError::Protocol { detail: format!("interrupted: {error}") }
+        }
     }
 }
 
@@ -237,6 +257,19 @@ impl EscposPrinter {
         }
     }
 
+    fn print_serial(&self, link: &SerialLink, job: &[u8]) -> Result<(), DriverError> {
+        if self.asks_status() {
+            if let Some(status) = serial::query_status(link, self.deadlines).map_err(serial_error)? {
+                if let Some(reason) = device_status(&status).reason.filter(|_| status.stops_printing()) {
+                    return Err(DriverError::Fault { reason });
+                }
+            }
+        }
+        // A serial line has no connection to keep: a stall mid-job fails it as interrupted.
+        serial::send(link, &self.wire_bytes_without_barrier(job), self.deadlines).map_err(serial_error)?;
+        Ok(())
+    }
+
     fn print_file(&self, path: &std::path::Path, job: &[u8]) -> Result<(), DriverError> {
         let mut file = std::fs::OpenOptions::new().write(true).open(path).map_err(|error| file_error(path, error))?;
         // The usblp driver takes data as fast as the printer does; no barrier over this link.
@@ -272,6 +305,15 @@ impl Device for EscposPrinter {
                     None => Ok(DeviceStatus::ready_with(StatusReason::StatusUnknown)),
                 }
             }
+            Link::Serial(link) => {
+                if !self.asks_status() {
+                    return Ok(DeviceStatus::READY);
+                }
+                match serial::query_status(link, self.deadlines).map_err(serial_error)? {
+                    Some(status) => Ok(device_status(&status)),
+                    None => Ok(DeviceStatus::ready_with(StatusReason::StatusUnknown)),
+                }
+            }
             Link::File { path } => {
                 std::fs::OpenOptions::new().write(true).open(path).map_err(|error| file_error(path, error))?;
                 Ok(DeviceStatus::READY)
@@ -302,6 +344,7 @@ impl Printer for EscposPrinter {
         }
         match &self.link {
             Link::Tcp { address } => self.print_tcp(address, &document.bytes, watch),
+            Link::Serial(link) => self.print_serial(link, &document.bytes),
             Link::File { path } => self.print_file(path, &document.bytes),
         }
     }

@@ -35,6 +35,10 @@ pub struct EncoderOptions {
     pub feed_before_cut: u8,
     /// Rows per raster band.
     pub band_rows: u16,
+    /// The printer honours `GS L` (left margin) for raster images: each band is sent only from
+    /// its first to its last inked byte column, the margin moved to where it starts — a centred
+    /// line of text costs its own width, not the paper's. Off for printers not verified to.
+    pub trim_bands: bool,
 }
 
 impl EncoderOptions {
@@ -46,6 +50,7 @@ impl EncoderOptions {
             cutter: true,
             feed_before_cut: 24,
             band_rows: DEFAULT_BAND_ROWS,
+            trim_bands: false,
         }
     }
 }
@@ -93,6 +98,8 @@ pub enum EncodeError {
 pub struct Encoder {
     options: EncoderOptions,
     out: Vec<u8>,
+    /// The `GS L` margin in force, in dots.
+    left_margin: u16,
 }
 
 impl Encoder {
@@ -102,7 +109,7 @@ impl Encoder {
         if options.cancel_chinese_mode {
             out.extend_from_slice(&[FS, b'.']);
         }
-        Encoder { options, out }
+        Encoder { options, out, left_margin: 0 }
     }
 
     pub fn options(&self) -> &EncoderOptions {
@@ -150,16 +157,37 @@ impl Encoder {
                 end += 1;
             }
             let rows = end - y;
-            let [xl, xh] = (row_bytes as u16).to_le_bytes();
+            let (first, last) = if self.options.trim_bands {
+                ink_columns(image, y, end).unwrap_or((0, row_bytes - 1))
+            } else {
+                (0, row_bytes - 1)
+            };
+            let margin = (first * 8) as u16;
+            if margin != self.left_margin {
+                self.set_left_margin(margin);
+            }
+            let width = last - first + 1;
+            let [xl, xh] = (width as u16).to_le_bytes();
             let [yl, yh] = (rows as u16).to_le_bytes();
             self.out.extend_from_slice(&[GS, b'v', b'0', 0, xl, xh, yl, yh]);
-            self.out.reserve(row_bytes * rows as usize);
+            self.out.reserve(width * rows as usize);
             for row in y..end {
-                self.out.extend_from_slice(image.row(row));
+                self.out.extend_from_slice(&image.row(row)[first..=last]);
             }
             y = end;
         }
+        if self.left_margin != 0 {
+            // Text, native QR codes and the next image start from the paper's edge again.
+            self.set_left_margin(0);
+        }
         Ok(self)
+    }
+
+    /// `GS L nL nH`, in the default horizontal motion unit (one dot).
+    fn set_left_margin(&mut self, dots: u16) {
+        let [nl, nh] = dots.to_le_bytes();
+        self.out.extend_from_slice(&[GS, b'L', nl, nh]);
+        self.left_margin = dots;
     }
 
     /// Text drawn with the bundled font across the printer's width (see [`crate::text`]).
@@ -261,6 +289,21 @@ impl Encoder {
     pub fn finish(self) -> Vec<u8> {
         self.out
     }
+}
+
+/// The first and last byte columns with ink in rows `from..to`, if any.
+fn ink_columns(image: &crate::Bitmap, from: u32, to: u32) -> Option<(usize, usize)> {
+    let mut bounds: Option<(usize, usize)> = None;
+    for y in from..to {
+        let row = image.row(y);
+        let Some(first) = row.iter().position(|&byte| byte != 0) else { continue };
+        let last = row.iter().rposition(|&byte| byte != 0).unwrap_or(first);
+        bounds = Some(match bounds {
+            Some((a, b)) => (a.min(first), b.max(last)),
+            None => (first, last),
+        });
+    }
+    bounds
 }
 
 /// `DLE EOT n`: real-time status request (`n` 1–4), answered at once, even mid-job.

@@ -82,8 +82,11 @@ pub enum SerialError {
         "the printer on {port} stopped taking data after {sent} of {total} bytes (paper out, cover open or \
          offline? or flow control set differently on the printer)"
     )]
+    /// `sent`: the bytes that left the port; what it still held is dropped.
     Stalled { port: String, sent: usize, total: usize },
-    #[error("the serial line to the printer on {port} failed after {sent} of {total} bytes: {source} — check the cable")]
+    #[error(
+        "the serial line to the printer on {port} failed after {sent} of {total} bytes: {source} — check the cable"
+    )]
     Broken { port: String, sent: usize, total: usize, source: io::Error },
 }
 
@@ -92,25 +95,29 @@ pub enum SerialError {
 pub fn send(link: &SerialLink, bytes: &[u8], deadlines: Deadlines) -> Result<Option<Status>, SerialError> {
     let mut port = open(link)?;
     let total = bytes.len();
-    let failed = |sent, source: io::Error| {
-        if matches!(source.kind(), io::ErrorKind::TimedOut) {
-            SerialError::Stalled { port: link.port.clone(), sent, total }
-        } else {
-            SerialError::Broken { port: link.port.clone(), sent, total, source }
-        }
-    };
     let mut pacer = (link.flow != SerialFlow::RtsCts).then(|| Pacer::new(link.baud));
     let mut sent = 0;
     for band in bytes.chunks(BAND) {
         if let Some(pacer) = pacer.as_mut() {
             pacer.wait_for(band.len());
         }
-        write_band(&mut port, band, deadlines.write).map_err(|(done, source)| failed(sent + done, source))?;
+        if let Err((done, source)) = write_band(&mut port, band, deadlines.write) {
+            let sent = sent + done;
+            return Err(if matches!(source.kind(), io::ErrorKind::TimedOut) {
+                SerialError::Stalled { port: link.port.clone(), sent: sent.saturating_sub(abandon(&port)), total }
+            } else {
+                SerialError::Broken { port: link.port.clone(), sent, total, source }
+            });
+        }
         sent += band.len();
     }
     // A UART holds what it has not sent yet; when the printer holds us off it stays there.
-    if let Err(queued) = wait_drained(&port, deadlines.write) {
-        return Err(SerialError::Stalled { port: link.port.clone(), sent: total - queued, total });
+    if !drained(&port, deadlines.write) {
+        return Err(SerialError::Stalled {
+            port: link.port.clone(),
+            sent: total.saturating_sub(abandon(&port)),
+            total,
+        });
     }
     let mut replies = Replies::new();
     let mut status = None;
@@ -213,9 +220,16 @@ fn write_band(port: &mut TTYPort, band: &[u8], no_progress: Duration) -> Result<
     Ok(())
 }
 
-/// Waits until the port has sent everything; `Err(bytes still queued)` when nothing moves for
-/// `no_progress`.
-fn wait_drained(port: &TTYPort, no_progress: Duration) -> Result<(), usize> {
+/// Drops what the port still holds for a printer that stopped taking data, so that closing the port
+/// does not wait for it (Linux waits up to 30 s); returns how many bytes were dropped.
+fn abandon(port: &TTYPort) -> usize {
+    let queued = port.bytes_to_write().map_or(0, |n| n as usize);
+    let _ = port.clear(ClearBuffer::Output);
+    queued
+}
+
+/// Waits until the port has sent everything; false when nothing moves for `no_progress`.
+fn drained(port: &TTYPort, no_progress: Duration) -> bool {
     let queued = || port.bytes_to_write().map_or(0, |n| n as usize);
     let mut last = queued();
     let mut progress = Instant::now();
@@ -225,11 +239,11 @@ fn wait_drained(port: &TTYPort, no_progress: Duration) -> Result<(), usize> {
         if now < last {
             progress = Instant::now();
         } else if progress.elapsed() >= no_progress {
-            return Err(now);
+            return false;
         }
         last = now;
     }
-    Ok(())
+    true
 }
 
 /// Reads replies until `until` or until `done` returns true for one.

@@ -238,3 +238,32 @@ fn a_raster_qr_too_big_for_the_paper_is_refused() {
     assert!(matches!(error, EncodeError::QrTooWide { width: 120, .. }), "{error}");
     assert_eq!(encoder.finish(), b"\x1b@");
 }
+
+/// With `trim_bands`, each band goes from its first to its last inked byte column behind a `GS L`
+/// margin: the printed dots are exactly the same, the bytes far fewer, and the margin is back at 0
+/// for whatever follows.
+#[test]
+fn trimmed_bands_print_the_same_dots_with_fewer_bytes() {
+    use counter_agent_driver_escpos::text::{Align, Face, TextStyle};
+    let ticket = |trim: bool| {
+        let mut options = EncoderOptions::new(576);
+        options.trim_bands = trim;
+        let mut encoder = Encoder::new(options);
+        let centre = |face, size| TextStyle::new(face, size, Align::Center);
+        encoder.text("UBND PHƯỜNG KIM MÃ\nBộ phận tiếp nhận và trả kết quả", centre(Face::Bold, 26.0)).expect("fits");
+        encoder.text("A1023", centre(Face::Bold, 140.0)).expect("fits");
+        encoder.text("Hẹn trả kết quả", TextStyle::new(Face::Regular, 26.0, Align::Right)).expect("fits");
+        encoder.qr_raster(b"https://motcua.example.gov.vn/q/A1023", 6, QrEcc::Medium, Align::Center).expect("fits");
+        encoder.text("tối", TextStyle::new(Face::Regular, 26.0, Align::Left)).expect("fits");
+        encoder.finish()
+    };
+    let (full, trimmed) = (ticket(false), ticket(true));
+    let full_preview = render_preview(&full, 576).expect("interprets");
+    let trimmed_preview = render_preview(&trimmed, 576).expect("interprets");
+    assert_eq!(full_preview.image.dimensions(), trimmed_preview.image.dimensions());
+    assert!(full_preview.image == trimmed_preview.image, "the same dots");
+    assert!(trimmed.len() * 10 < full.len() * 6, "{} bytes trimmed vs {} full", trimmed.len(), full.len());
+    let last_margin = trimmed.windows(4).rev().find(|w| w[..2] == [0x1D, b'L']).expect("GS L sent");
+    assert_eq!(last_margin, [0x1D, b'L', 0, 0], "the margin is back at the paper's edge at the end");
+    assert!(!full.windows(2).any(|w| w == [0x1D, b'L']), "no GS L unless the profile says so");
+}

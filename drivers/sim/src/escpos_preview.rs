@@ -91,6 +91,9 @@ enum Justify {
 #[derive(Debug, Clone, Copy)]
 struct Mode {
     justify: Justify,
+    /// `GS L`: the printable area starts this many dots from the paper's left edge (one
+    /// horizontal motion unit = one dot, the default).
+    left_margin: u32,
     bold: bool,
     underline: u32,
     width_mul: u32,
@@ -103,6 +106,7 @@ impl Default for Mode {
     fn default() -> Mode {
         Mode {
             justify: Justify::Left,
+            left_margin: 0,
             bold: false,
             underline: 0,
             width_mul: 1,
@@ -354,7 +358,11 @@ impl<'a> Interpreter<'a> {
             b'B' | b'b' | b'H' | b'h' | b'w' | b'f' | b'a' | b'r' | b'I' | b'/' | b'E' | b'T' => {
                 self.take(1, "GS", start)?;
             }
-            b'L' | b'W' | b'P' | b'$' | b'\\' => {
+            b'L' => {
+                let margin = self.take(2, "GS L", start)?;
+                self.mode.left_margin = (u32::from(margin[0]) + 256 * u32::from(margin[1])).min(self.paper.width);
+            }
+            b'W' | b'P' | b'$' | b'\\' => {
                 self.take(2, "GS", start)?;
             }
             b'^' => {
@@ -506,12 +514,14 @@ impl<'a> Interpreter<'a> {
     }
 
     fn justified_x(&self, content_width: u32) -> u32 {
-        let free = self.paper.width.saturating_sub(content_width);
-        match self.mode.justify {
-            Justify::Left => 0,
-            Justify::Center => free / 2,
-            Justify::Right => free,
-        }
+        let margin = self.mode.left_margin;
+        let free = self.paper.width.saturating_sub(margin).saturating_sub(content_width);
+        margin
+            + match self.mode.justify {
+                Justify::Left => 0,
+                Justify::Center => free / 2,
+                Justify::Right => free,
+            }
     }
 
     /// Adds a character to the line buffer, printing the line first if it would not fit.

@@ -17,27 +17,32 @@
 //!
 //! On TCP a job is one connection (connections that carried only status requests leave no job). A
 //! serial line has no connections, so there a job starts at each `ESC @` (initialise) the printer
-//! processes — our encoder begins every job with it.
+//! processes — our encoder begins every job with it. Like a real printer, the fake reads a serial
+//! line as one stream: a job cut off in the middle of an image has the next job's first bytes taken
+//! as the rest of its pixels.
 //!
 //! # Buffer, paper out and flow control
 //!
 //! Bytes go from the line into a receive buffer (4 KB on TCP, [`PtyOptions::buffer`] on a pty) and
 //! from there to the mechanism. [`Behaviour::RunsOutAfter`]`(n)` stops the mechanism after `n` job
-//! bytes of a job: the buffer fills, then the fake stops reading, the kernel's buffers fill and the
-//! sender's writes block, as when a real Epson goes offline. `DLE EOT` is still answered when it is
-//! read, but a request queued behind unread job data is not read, so it goes unanswered, as on a
-//! real printer whose buffer is full. [`FakeEscpos::set_behaviour`] resumes the mechanism and the
-//! reading of the same connection where they stopped: nothing is lost, nothing is repeated.
+//! bytes of a job: the buffer fills, then the fake stops reading (on a pty with `xon_xoff`, it sends
+//! XOFF instead), the kernel's buffers fill and the sender's writes block, as when a real Epson goes
+//! offline. `DLE EOT` is still answered when it is read, but a request queued behind unread job data
+//! is not read (or, after XOFF, cannot be sent), so it goes unanswered, as on a real printer whose
+//! buffer is full. [`FakeEscpos::set_behaviour`] resumes the mechanism and the reading of the same
+//! connection where they stopped: nothing is lost, nothing is repeated.
 //!
 //! On a pty, [`PtyOptions::baud`] makes the fake take bytes off the line no faster than the real
-//! line would carry them. With [`PtyOptions::xon_xoff`] the fake sends XOFF when its buffer is half
-//! full (again for every further byte, at most every 20 ms, as long as it stays that full), XON
+//! line would carry them (while bytes keep coming it catches up, by up to a quarter of a second, on
+//! time its thread was not scheduled). With [`PtyOptions::xon_xoff`] the fake sends XOFF when its
+//! buffer is half full (and again when more bytes arrive, at most every 20 ms, until its XON), XON
 //! when it drains to a quarter, and never stops reading: bytes that arrive when the buffer is full
 //! are counted as an overrun ([`FakeEscpos::overruns`]), kept nonetheless so the job stays
 //! comparable. Without `xon_xoff`, a full buffer makes the fake stop reading (the pty's own flow
 //! control then stops the sender, as RTS/CTS would): no overrun is possible.
 //!
-//! The fake owns its thread, its port and its `socat`; all stop when the last clone is dropped.
+//! The fake owns its thread, its port and its `socat`; all stop when the last clone is dropped (a
+//! process killed outright leaves its idle `socat` behind).
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -280,11 +285,7 @@ impl Drop for Inner {
 
 impl Shared {
     fn new(behaviour: Behaviour) -> Arc<Shared> {
-        Arc::new(Shared {
-            state: Mutex::new(State::new(behaviour)),
-            changed: Condvar::new(),
-            socat: Mutex::new(None),
-        })
+        Arc::new(Shared { state: Mutex::new(State::new(behaviour)), changed: Condvar::new(), socat: Mutex::new(None) })
     }
 
     /// Every update of the state is complete before anything can panic, so poisoning is ignored.
@@ -551,7 +552,9 @@ fn command(prefix: &[u8]) -> Parse {
         }
         (GS, b'a') => done(3, (len >= 3).then(|| Event::AutomaticStatus(prefix[2])), Payload::None),
         (GS, b'r') => done(3, (len >= 3).then(|| Event::Transmit(prefix[2])), Payload::None),
-        (GS, b'!' | b'B' | b'b' | b'H' | b'h' | b'w' | b'f' | b'I' | b'/' | b'E' | b'T') => done(3, None, Payload::None),
+        (GS, b'!' | b'B' | b'b' | b'H' | b'h' | b'w' | b'f' | b'I' | b'/' | b'E' | b'T') => {
+            done(3, None, Payload::None)
+        }
         (GS, b'L' | b'W' | b'P' | b'$' | b'\\') => done(4, None, Payload::None),
         (GS, b'^') => done(5, None, Payload::None),
         (GS, _) => done(2, None, Payload::None),
@@ -856,7 +859,9 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared) {
 // ---------------------------------------------------------------------------------------------
 // Pty
 
-/// A rate limit: at most `per_second`, with a burst of 10 ms worth (at least one byte).
+/// A rate limit: at most `per_second`. While busy (bytes kept coming) it catches up on time the
+/// thread was not scheduled, up to a quarter of a second, as a real line would have delivered them
+/// meanwhile; idle, only 10 ms worth (at least one byte) can go at once.
 #[derive(Debug)]
 struct Rate {
     per_second: Option<f64>,
@@ -869,11 +874,11 @@ impl Rate {
         Rate { per_second: per_second.map(|rate| f64::from(rate.max(1))), credit: 0.0, last: Instant::now() }
     }
 
-    fn available(&mut self) -> usize {
+    fn available(&mut self, busy: bool) -> usize {
         let Some(rate) = self.per_second else { return usize::MAX };
         let now = Instant::now();
-        let burst = (rate / 100.0).max(1.0);
-        self.credit = (self.credit + rate * now.duration_since(self.last).as_secs_f64()).min(burst);
+        let most = if busy { rate / 4.0 } else { rate / 100.0 }.max(1.0);
+        self.credit = (self.credit + rate * now.duration_since(self.last).as_secs_f64()).min(most);
         self.last = now;
         self.credit.max(0.0) as usize
     }
@@ -895,13 +900,16 @@ fn serve_pty(mut port: serialport::TTYPort, shared: &Shared, options: PtyOptions
     let mut last_xoff = Instant::now();
     let mut total = 0usize;
     let mut chunk = vec![0u8; 4096];
+    // Whether the last read got all it asked for: more is (probably) on the line.
+    let mut line_busy = false;
     loop {
         let limit = {
             let mut state = shared.lock();
             if state.stop {
                 return;
             }
-            let printed = engine.print(mechanism.available(), &mut state);
+            let mechanism_busy = engine.used() > 0 && !state.ran_out;
+            let printed = engine.print(mechanism.available(mechanism_busy), &mut state);
             mechanism.take(printed);
             if printed > 0 {
                 shared.changed.notify_all();
@@ -927,9 +935,9 @@ fn serve_pty(mut port: serialport::TTYPort, shared: &Shared, options: PtyOptions
                     idle_until_stopped(shared);
                     return;
                 }
-                Behaviour::ClosesAfter(n) => line.available().min(engine.room()).min(n - total),
-                _ if options.xon_xoff => line.available(),
-                _ => line.available().min(engine.room()),
+                Behaviour::ClosesAfter(n) => line.available(line_busy).min(engine.room()).min(n - total),
+                _ if options.xon_xoff => line.available(line_busy),
+                _ => line.available(line_busy).min(engine.room()),
             }
         };
         let out = engine.take_out();
@@ -941,8 +949,10 @@ fn serve_pty(mut port: serialport::TTYPort, shared: &Shared, options: PtyOptions
             continue;
         }
         let len = limit.min(chunk.len());
+        line_busy = false;
         match port.read(&mut chunk[..len]) {
             Ok(n) if n > 0 => {
+                line_busy = n == len;
                 line.take(n);
                 total += n;
                 let mut state = shared.lock();

@@ -15,6 +15,8 @@ pub struct ThermalPrinter {
     pub cutter: bool,
     pub native_qr: bool,
     pub chinese_mode_off: bool,
+    /// `GS L` honoured: raster bands sent from their first to their last inked column.
+    pub trim_raster: bool,
 }
 
 impl ThermalPrinter {
@@ -24,6 +26,7 @@ impl ThermalPrinter {
             cutter: settings.cutter,
             native_qr: settings.escpos.native_qr,
             chinese_mode_off: settings.escpos.chinese_mode_off,
+            trim_raster: settings.escpos.trim_raster,
         }
     }
 }
@@ -54,6 +57,7 @@ impl Ticket {
         let mut options = EncoderOptions::new(printer.width_dots);
         options.cancel_chinese_mode = printer.chinese_mode_off;
         options.cutter = printer.cutter;
+        options.trim_bands = printer.trim_raster;
         Ticket { encoder: Encoder::new(options), printer }
     }
 

@@ -54,7 +54,7 @@ fn receipt(documents: usize) -> DossierReceipt {
 }
 
 fn printer(width_dots: u32, cutter: bool, native_qr: bool) -> ThermalPrinter {
-    ThermalPrinter { width_dots, cutter, native_qr, chinese_mode_off: !native_qr }
+    ThermalPrinter { width_dots, cutter, native_qr, chinese_mode_off: !native_qr, trim_raster: native_qr }
 }
 
 fn decode_qr(image: &image::GrayImage) -> Vec<String> {
