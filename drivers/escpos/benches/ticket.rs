@@ -11,8 +11,14 @@ use counter_agent_driver_escpos::{Cut, Encoder, EncoderOptions, QrEcc};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn ticket(number: &str) -> Vec<u8> {
+    ticket_with(number, false)
+}
+
+/// `trim`: the printer honours `GS L` (profile `trim_raster`, Epson TM): bands cost their inked width.
+fn ticket_with(number: &str, trim: bool) -> Vec<u8> {
     let mut options = EncoderOptions::new(576);
     options.cancel_chinese_mode = true;
+    options.trim_bands = trim;
     let mut encoder = Encoder::new(options);
     let centre = |face, size| TextStyle::new(face, size, Align::Center);
     let steps = |encoder: &mut Encoder| -> Result<(), counter_agent_driver_escpos::encoder::EncodeError> {
@@ -38,9 +44,11 @@ fn bench(c: &mut Criterion) {
     let started = std::time::Instant::now();
     let bytes = ticket("A1023");
     println!("queue ticket: {} bytes; the first one (no glyph cached) in {:?}", bytes.len(), started.elapsed());
+    println!("queue ticket with trimmed bands (GS L): {} bytes", ticket_with("A1023", true).len());
     c.bench_function("queue ticket, 576 dots, raster text + raster QR + cut", |b| {
         b.iter(|| ticket(black_box("A1023")))
     });
+    c.bench_function("queue ticket, 576 dots, trimmed bands (GS L)", |b| b.iter(|| ticket_with(black_box("A1023"), true)));
 }
 
 criterion_group!(benches, bench);
