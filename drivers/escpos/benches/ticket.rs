@@ -48,7 +48,9 @@ fn bench(c: &mut Criterion) {
     c.bench_function("queue ticket, 576 dots, raster text + raster QR + cut", |b| {
         b.iter(|| ticket(black_box("A1023")))
     });
-    c.bench_function("queue ticket, 576 dots, trimmed bands (GS L)", |b| b.iter(|| ticket_with(black_box("A1023"), true)));
+    c.bench_function("queue ticket, 576 dots, trimmed bands (GS L)", |b| {
+        b.iter(|| ticket_with(black_box("A1023"), true))
+    });
 }
 
 criterion_group!(benches, bench);
