@@ -266,23 +266,30 @@ fn check_devices(station: &Station) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The station a one-off command (`scan`, `print`) works on — the demo one with `--demo` and no
+/// `--config` — checked by the drivers, with `device` in it.
+fn station_for_device(common: &Common, demo: bool, device: &str) -> anyhow::Result<Station> {
+    let station = if demo && common.config.is_none() {
+        let data_dir = common.data_dir.clone().unwrap_or_else(demo_data_dir);
+        config::demo_station(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir)
+    } else {
+        load(common, None)?
+    };
+    check_devices(&station)?;
+    if station.devices.iter().all(|d| d.id != device) {
+        let ids: Vec<&str> = station.devices.iter().map(|d| d.id.as_str()).collect();
+        bail!("no device `{device}` in the station (devices: {})", ids.join(", "));
+    }
+    Ok(station)
+}
+
 /// `counter-agent scan`: the station's devices and the daemon's scan service, in this process.
 async fn scan(args: ScanArgs) -> anyhow::Result<()> {
     use counter_agent::scan::cli::{scan_to_file, Terminal};
     use counter_agent_driver_api::{ColorMode, ScanSource};
     use std::io::IsTerminal;
 
-    let station = if args.demo && args.common.config.is_none() {
-        let data_dir = args.common.data_dir.clone().unwrap_or_else(demo_data_dir);
-        config::demo_station(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir)
-    } else {
-        load(&args.common, None)?
-    };
-    check_devices(&station)?;
-    if station.devices.iter().all(|d| d.id != args.device) {
-        let ids: Vec<&str> = station.devices.iter().map(|d| d.id.as_str()).collect();
-        bail!("no device `{}` in the station (devices: {})", args.device, ids.join(", "));
-    }
+    let station = station_for_device(&args.common, args.demo, &args.device)?;
     // Pages go to a private folder of this run, never the daemon's scan folder.
     std::fs::create_dir_all(&station.data_dir)
         .with_context(|| format!("cannot create the data directory {}", station.data_dir.display()))?;
@@ -321,17 +328,7 @@ async fn print(args: PrintArgs) -> anyhow::Result<()> {
     use counter_agent::print::{PrintConfig, PrintService, SubmitPrint, SubmitTemplate};
     use counter_agent_driver_api::DocumentFormat;
 
-    let station = if args.demo && args.common.config.is_none() {
-        let data_dir = args.common.data_dir.clone().unwrap_or_else(demo_data_dir);
-        config::demo_station(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir)
-    } else {
-        load(&args.common, None)?
-    };
-    check_devices(&station)?;
-    if station.devices.iter().all(|d| d.id != args.device) {
-        let ids: Vec<&str> = station.devices.iter().map(|d| d.id.as_str()).collect();
-        bail!("no device `{}` in the station (devices: {})", args.device, ids.join(", "));
-    }
+    let station = station_for_device(&args.common, args.demo, &args.device)?;
     let idempotency_key = format!("cli-{}", counter_agent::auth::random_id(8));
     let document = match (&args.file, &args.template, &args.data) {
         (Some(file), None, None) => {
