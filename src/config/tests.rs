@@ -253,7 +253,38 @@ fn station_table() {
     );
     check(
         &format!("[station]\nname = \"a\"\ncounter = 1\n[printer]\n[[device]]\nid = \"a\"\nprofile = \"sane-generic\"\nconnection = \"sim:scanner\"\n{ORIGINS}"),
-        &["station.toml:4:2: error: unknown key `printer` — the file accepts `station`, `server`, `storage`, `scan`, `profiles` or `device`"],
+        &["station.toml:4:2: error: unknown key `printer` — did you mean `print`?"],
+    );
+    check_extra(
+        "[tickets]\n",
+        &["station.toml:8:2: error: unknown key `tickets` — the file accepts `station`, `server`, `storage`, `scan`, `print`, `office`, `profiles` or `device`"],
+    );
+}
+
+#[test]
+fn office_and_print_tables_reach_the_station() {
+    let text = format!(
+        "{BASE}{ORIGINS}[office]\nparent_agency = \"UBND quận Ba Đình\"\nagency = \" UBND phường Kim Mã \"\nphone = \"024 3846 1234\"\nfooter_lines = [\"Đường dây nóng: 1022\"]\n[print]\nmax_pdf_pages = 50\n"
+    );
+    let station = load_ok(&text, &Overrides::default(), SIM_ONLY);
+    assert_eq!(station.office.agency, "UBND phường Kim Mã");
+    assert_eq!(station.office.parent_agency, "UBND quận Ba Đình");
+    assert_eq!(station.office.unit, "Bộ phận tiếp nhận và trả kết quả");
+    assert_eq!(station.office.phone.as_deref(), Some("024 3846 1234"));
+    assert_eq!(station.office.footer_lines, ["Đường dây nóng: 1022"]);
+    assert_eq!(station.max_pdf_pages, 50);
+    // Without [office] the station name (before " — ") heads receipts.
+    let named = BASE.replace("Quầy 1", "UBND phường Kim Mã — Quầy 3");
+    let plain = load_ok(&format!("{named}{ORIGINS}"), &Overrides::default(), SIM_ONLY);
+    assert_eq!(plain.office.agency, "UBND phường Kim Mã");
+    assert_eq!(plain.max_pdf_pages, 500);
+    check_extra(
+        "[office]\nphone = \"1\"\n",
+        &["station.toml:8:1: error: missing key `agency` in [office] — add agency = \"UBND phường Kim Mã\""],
+    );
+    check_extra(
+        "[print]\nmax_pdf_pages = 0\n",
+        &["station.toml:9:17: error: `max_pdf_pages` must be between 1 and 5000"],
     );
 }
 
