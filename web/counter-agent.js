@@ -73,8 +73,10 @@ const SILENCE_LIMIT_MS = 70_000;
  *   `number` is ASCII letters and digits (`A1023`); `issued_at` is local `YYYY-MM-DDTHH:MM`;
  *   `follow_url` (a QR code, `https://`) and `priority` are printed only when given.
  * @typedef {{ device: string, pdf?: Document, escpos?: Document, template?: PrintTemplate,
- *             data?: DossierReceiptData | QueueTicketData }} PrintDocument
+ *             data?: DossierReceiptData | QueueTicketData, fitToWidth?: boolean }} PrintDocument
  *   Exactly one of `pdf`, `escpos` or `template`; `data` goes with `template` (and only with it).
+ *   A PDF for a thermal printer prints as an image at the paper's width; one wider than the paper
+ *   (A4 on 80 mm) only with `fitToWidth: true`, else `unsupported_format`.
  * @typedef {"paper_out" | "cover_open" | "paper_near_end" | "jammed" | "offline"} DemoFault
  *   A condition the demo station can simulate on one of its devices; `offline` unplugs it.
  * @typedef {{ seq: number, at: string, type: string, data: any }} AgentEvent
@@ -415,7 +417,7 @@ function randomKey() {
  * @param {PrintDocument} request
  * @returns {Promise<Record<string, unknown>>}
  */
-async function documentBody({ device, pdf, escpos, template, data }) {
+async function documentBody({ device, pdf, escpos, template, data, fitToWidth }) {
   const given = [pdf, escpos, template].filter((part) => part !== undefined).length;
   if (given !== 1) {
     throw new CounterAgentError({ status: 0, code: "invalid_request", message: "pass exactly one of pdf, escpos or template" });
@@ -435,6 +437,7 @@ async function documentBody({ device, pdf, escpos, template, data }) {
   }
   if (pdf !== undefined) body.pdf = await toBase64(pdf);
   if (escpos !== undefined) body.escpos = await toBase64(escpos);
+  if (fitToWidth) body.fit_to_width = true;
   return body;
 }
 
@@ -750,16 +753,20 @@ export class CounterAgent {
   }
 
   /**
-   * Queues a PDF sent as a raw `application/pdf` body (no base64 overhead).
+   * Queues a PDF sent as a raw `application/pdf` body (no base64 overhead). `fitToWidth`: see
+   * {@link PrintDocument}.
    * @param {string} device @param {Blob | Uint8Array | ArrayBuffer} pdf @param {string} [idempotencyKey]
+   * @param {{ fitToWidth?: boolean }} [options]
    * @returns {Promise<PrintJob>}
    */
-  printPdf(device, pdf, idempotencyKey = randomKey()) {
+  printPdf(device, pdf, idempotencyKey = randomKey(), { fitToWidth = false } = {}) {
     const body = pdf instanceof Blob ? pdf : new Blob([pdf], { type: "application/pdf" });
     return this.#json("POST", "/v1/prints", {
       body,
       contentType: "application/pdf",
-      query: { device, idempotency_key: idempotencyKey },
+      query: fitToWidth
+        ? { device, idempotency_key: idempotencyKey, fit_to_width: "true" }
+        : { device, idempotency_key: idempotencyKey },
       timeoutMs: PRINT_TIMEOUT_MS,
     });
   }

@@ -390,6 +390,14 @@ pub struct PrintRequestDto {
     /// `queue-ticket` (thermal), with its fields in `data`.
     #[serde(default)]
     pub template: Option<String>,
+    /// The template's fields. `queue-ticket`: `number` (e.g. "A1023"), `service`, `issued_at`
+    /// (local "YYYY-MM-DDTHH:MM"), `waiting_ahead`, optional `counters` (["1", "3"]),
+    /// `follow_url` (https, printed as a QR code), `priority`. `dossier-receipt`: `dossier_code`
+    /// ("000.00.31.H26-261204-0001"), optional `copy_label`, `applicant_name`,
+    /// `applicant_address`, optional `applicant_phone` and `applicant_email`, `procedure`,
+    /// `documents` (1–50 of `{name, copy: original|copy|certified_copy, count}`), optional `sets`
+    /// (default 1), `processing_time`, `received_at`, `appointment_at` (a date or date and time,
+    /// not before `received_at`), `collect_at`, `receiver_name`, `lookup_url` (https, QR code).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub data: Option<serde_json::Value>,
@@ -400,6 +408,11 @@ pub struct PrintRequestDto {
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequestDto {
     pub device: String,
+    /// Accepted and ignored, so a print request's body can be previewed as it is.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    #[serde(default)]
+    pub fit_to_width: bool,
     #[serde(default)]
     pub pdf: Option<String>,
     #[serde(default)]

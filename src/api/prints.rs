@@ -75,11 +75,13 @@ fn respond(
     Ok((if created { StatusCode::ACCEPTED } else { StatusCode::OK }, Json(job.into())))
 }
 
-/// Queues a print job. JSON with exactly one of `pdf`/`escpos` (base64), or a raw
-/// `application/pdf` body with `?device=&idempotency_key=`.
+/// Queues a print job. JSON with exactly one of `pdf`/`escpos` (base64) or `template` + `data`
+/// (rendered by the agent for the printer), or a raw `application/pdf` body with
+/// `?device=&idempotency_key=[&fit_to_width=true]`. A PDF for a thermal printer prints as raster.
 #[utoipa::path(post, path = "/v1/prints", security(("bearer" = [])), request_body = PrintRequestDto,
     params(("device" = Option<String>, Query, description = "raw PDF bodies only"),
-           ("idempotency_key" = Option<String>, Query, description = "raw PDF bodies only")),
+           ("idempotency_key" = Option<String>, Query, description = "raw PDF bodies only"),
+           ("fit_to_width" = Option<bool>, Query, description = "raw PDF bodies only: scale a PDF wider than a thermal printer's paper")),
     responses((status = 202, body = PrintDto), (status = 200, description = "same idempotency key: the existing job", body = PrintDto),
               (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn submit(
@@ -96,21 +98,23 @@ pub async fn submit(
         .and_then(|v| v.parse::<mime::Mime>().ok())
         .is_some_and(|m| m.type_() == mime::APPLICATION && m.subtype() == mime::PDF);
     if is_pdf {
-        let Query(query) = query.map_err(|_| {
-            ApiError::bad_request(ErrorCode::InvalidRequest, "a raw PDF body needs ?device=…&idempotency_key=…")
+        let Query(query) = query.map_err(|rejection| {
+            ApiError::bad_request(
+                ErrorCode::InvalidRequest,
+                format!("the query string is not right: {}", rejection.body_text()),
+            )
+            .hint("a raw PDF body takes ?device=…&idempotency_key=…[&fit_to_width=true]")
         })?;
         let bytes =
             axum::body::to_bytes(request.into_body(), app.inner.max_print_body).await.map_err(|_| body_too_large())?;
-        return respond(app.inner.prints.submit(
-            &auth.origin,
-            SubmitPrint {
-                device: query.device,
-                idempotency_key: query.idempotency_key,
-                format: DocumentFormat::Pdf,
-                bytes: Bytes::into(bytes),
-                fit_to_width: query.fit_to_width,
-            },
-        ));
+        let request = SubmitPrint {
+            device: query.device,
+            idempotency_key: query.idempotency_key,
+            format: DocumentFormat::Pdf,
+            bytes: Bytes::into(bytes),
+            fit_to_width: query.fit_to_width,
+        };
+        return respond(off_the_server(&app, &auth, move |prints, origin| prints.submit(origin, request)).await?);
     }
     let ApiJson(body) =
         <ApiJson<PrintRequestDto> as axum::extract::FromRequest<AppState>>::from_request(request, &app).await?;
@@ -127,7 +131,9 @@ pub async fn submit(
                     .hint("send the template's fields as a JSON object in `data`"));
             };
             let request = SubmitTemplate { device: body.device, idempotency_key: body.idempotency_key, template, data };
-            return respond(app.inner.prints.submit_template(&auth.origin, request));
+            return respond(
+                off_the_server(&app, &auth, move |prints, origin| prints.submit_template(origin, request)).await?,
+            );
         }
         _ => {
             return Err(ApiError::bad_request(
@@ -139,16 +145,26 @@ pub async fn submit(
     if body.data.is_some() {
         return Err(ApiError::bad_request(ErrorCode::InvalidRequest, "`data` goes with `template` only"));
     }
-    respond(app.inner.prints.submit(
-        &auth.origin,
-        SubmitPrint {
-            device: body.device,
-            idempotency_key: body.idempotency_key,
-            format,
-            bytes,
-            fit_to_width: body.fit_to_width,
-        },
-    ))
+    let request = SubmitPrint {
+        device: body.device,
+        idempotency_key: body.idempotency_key,
+        format,
+        bytes,
+        fit_to_width: body.fit_to_width,
+    };
+    respond(off_the_server(&app, &auth, move |prints, origin| prints.submit(origin, request)).await?)
+}
+
+/// Runs a submission on the blocking pool: it checks and may draw a PDF (seconds for a heavy one)
+/// and syncs the spool file, none of which may hold up the threads that serve every other request.
+async fn off_the_server<T: Send + 'static>(
+    app: &AppState,
+    auth: &Authed,
+    work: impl FnOnce(&crate::print::PrintService, &str) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let prints = app.inner.prints.clone();
+    let origin = auth.origin.clone();
+    tokio::task::spawn_blocking(move || work(&prints, &origin)).await.map_err(|error| ApiError::internal(&error))
 }
 
 /// Draws what a document or template would print on a device, as a PNG (ESC/POS through the
@@ -179,7 +195,7 @@ pub async fn preview(
         }
     };
     let prints = app.inner.prints.clone();
-    let request = PreviewRequest { device: body.device, document };
+    let request = PreviewRequest { device: body.device, document, fit_to_width: body.fit_to_width };
     // Drawing a long receipt or a PDF page takes milliseconds of CPU: off the async threads.
     let png = tokio::task::spawn_blocking(move || prints.preview(request))
         .await

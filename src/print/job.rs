@@ -117,6 +117,8 @@ const PDF_PREVIEW_WIDTH: u32 = 794;
 pub struct PreviewRequest {
     pub device: String,
     pub document: PreviewDocument,
+    /// As for printing: an A4 PDF on a thermal printer is drawn scaled to its width.
+    pub fit_to_width: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +148,8 @@ pub struct SubmitPrint {
 
 /// At most this many PDF pages go to a thermal printer in one job (each is a strip of paper).
 pub const MAX_THERMAL_PDF_PAGES: u32 = 20;
+/// At most this many dot rows of a PDF in one thermal job (5 m at 203 dpi).
+pub const MAX_THERMAL_JOB_ROWS: u64 = 40_000;
 /// A PDF up to this much wider than the paper prints at the paper's width without asking.
 const THERMAL_WIDTH_SLACK_MM: f32 = 10.0;
 
@@ -296,15 +300,24 @@ impl PrintService {
         }
         // Idempotency compares what the client sent, whatever it is turned into.
         let sha256: String = Sha256::digest(&request.bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let key = request.idempotency_key.trim();
+        if key.is_empty() || key.chars().count() > 200 {
+            return Err(PrintError::InvalidRequest("idempotency_key must be 1 to 200 characters".into()));
+        }
+        if thermal_pdf {
+            // A replay finds its job before the document is drawn again (that costs seconds).
+            if let Some(row) = self.inner.store.print_job_by_key(origin, key)? {
+                if row.sha256 != sha256 || row.device != request.device {
+                    return Err(PrintError::IdempotencyConflict(key.to_string()));
+                }
+                return Ok((job_from_row(&row), false));
+            }
+        }
         let (format, bytes) = if thermal_pdf {
             (DocumentFormat::EscPos, self.pdf_for_thermal(&request, settings)?)
         } else {
             (request.format, request.bytes)
         };
-        let key = request.idempotency_key.trim();
-        if key.is_empty() || key.len() > 200 {
-            return Err(PrintError::InvalidRequest("idempotency_key must be 1 to 200 characters".into()));
-        }
         let id = random_id(8);
         // Spool first and sync: once the row exists, the bytes are on disk.
         let path = self.spool_path(&id);
@@ -359,6 +372,14 @@ impl PrintService {
             return Err(PrintError::PdfTooWide { width_mm, paper_mm: settings.paper_width_mm });
         }
         let pages = render::pdf::rasterise_for_thermal(&request.bytes, settings.printable_dots, max_pages)?;
+        let rows: u64 = pages.iter().map(|page| u64::from(page.height())).sum();
+        if rows > MAX_THERMAL_JOB_ROWS {
+            let metres = rows as f32 / settings.dpi.max(1) as f32 * 0.0254;
+            return Err(PrintError::InvalidDocument(format!(
+                "the PDF would print {metres:.1} m of receipt paper; at most {:.1} m go in one job",
+                MAX_THERMAL_JOB_ROWS as f32 / settings.dpi.max(1) as f32 * 0.0254
+            )));
+        }
         let printer = render::thermal::ThermalPrinter::of(settings);
         render::thermal::raster_pages(&pages, printer).map_err(|error| PrintError::InvalidDocument(error.to_string()))
     }
@@ -426,7 +447,10 @@ impl PrintService {
             PreviewDocument::Bytes(format, bytes) => (format, bytes),
             PreviewDocument::Template { template, data } => self.render_template(&request.device, &template, &data)?,
         };
-        if !settings.formats.contains(&format) {
+        let thermal_pdf = format == DocumentFormat::Pdf
+            && !settings.formats.contains(&DocumentFormat::Pdf)
+            && settings.formats.contains(&DocumentFormat::EscPos);
+        if !settings.formats.contains(&format) && !thermal_pdf {
             let accepted: Vec<&str> = settings.formats.iter().map(|f| format_name(*f)).collect();
             return Err(PrintError::UnsupportedFormat {
                 device: request.device,
@@ -434,6 +458,19 @@ impl PrintService {
                 accepted: accepted.join(", "),
             });
         }
+        let (format, bytes) = if thermal_pdf {
+            // Drawn the way it would print: the PDF as raster at the paper's width.
+            let submit = SubmitPrint {
+                device: request.device.clone(),
+                idempotency_key: String::new(),
+                format,
+                bytes,
+                fit_to_width: request.fit_to_width,
+            };
+            (DocumentFormat::EscPos, self.pdf_for_thermal(&submit, &settings)?)
+        } else {
+            (format, bytes)
+        };
         let image = match format {
             DocumentFormat::EscPos => {
                 let preview = counter_agent_driver_sim::escpos_preview::render_preview(&bytes, settings.printable_dots)
@@ -443,13 +480,11 @@ impl PrintService {
                 preview.image
             }
             DocumentFormat::Pdf => {
+                // Checked as a print would be, then only the first page drawn.
+                render::pdf::inspect(&bytes, self.inner.config.max_pdf_pages)?;
                 let pages =
-                    render::pdf::rasterise_for_thermal(&bytes, PDF_PREVIEW_WIDTH, self.inner.config.max_pdf_pages)
-                        .map_err(|problem| PrintError::InvalidDocument(problem.to_string()))?;
-                let first = pages
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| PrintError::InvalidDocument("the PDF has no pages".into()))?;
+                    render::pdf::rasterise_first(&bytes, PDF_PREVIEW_WIDTH, self.inner.config.max_pdf_pages, 1)?;
+                let first = pages.into_iter().next().ok_or(render::pdf::PdfProblem::NoPages)?;
                 let luma: Vec<u8> = (0..first.height())
                     .flat_map(|y| (0..first.width()).map(move |x| (x, y)))
                     .map(|(x, y)| if first.get(x, y) { 0 } else { 255 })

@@ -71,6 +71,19 @@ impl Store {
         Ok((row, inserted == 1))
     }
 
+    /// The job an origin already submitted under `key`, if any.
+    pub fn print_job_by_key(&self, origin: &str, key: &str) -> Result<Option<PrintJobRow>, StoreError> {
+        let conn = self.lock();
+        let row = conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM print_jobs WHERE origin = ?1 AND idempotency_key = ?2"),
+                params![origin, key],
+                row_to_job,
+            )
+            .optional()?;
+        Ok(row)
+    }
+
     pub fn print_job(&self, id: &str) -> Result<Option<PrintJobRow>, StoreError> {
         let conn = self.lock();
         let row =

@@ -290,6 +290,18 @@ async fn a_receipt_pdf_sized_for_80mm_prints_as_raster_and_a4_only_when_asked_to
         "A4 at 576 dots (815 rows + the feed before the cut): {} rows",
         preview.image.height()
     );
+    // Replaying the key finds the job without drawing the PDF again; nothing new is printed.
+    let again = agent.post("/v1/prints", &token, &body).send().await.expect("send");
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.expect("json")["id"], id.as_str());
+    // The print request's body previews as it would print: the A4 page at the paper's width.
+    let preview = agent.post("/v1/prints/preview", &token, &body).send().await.expect("send");
+    assert_eq!(preview.status(), 200);
+    let png = image::load_from_memory(&preview.bytes().await.expect("body")).expect("a PNG").to_luma8();
+    assert_eq!(png.width(), 576);
+    assert!((800..900).contains(&png.height()), "{} rows", png.height());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(job_bytes(&fake).len(), 2, "a replay and a preview print nothing");
     agent.stop().await;
 }
 

@@ -99,6 +99,12 @@ pub enum PdfProblem {
         max = MAX_IMAGE_PIXELS
     )]
     ImageTooLarge { page: u32, width: u32, height: u32 },
+    /// Compressed data that unpacks to more than the limits (a "zip bomb").
+    #[error(
+        "the PDF's compressed data unpacks to more than {mb} MB, far more than any printable document",
+        mb = MAX_UNPACKED_BYTES >> 20
+    )]
+    UnpacksTooLarge,
 }
 
 impl PdfProblem {
@@ -115,6 +121,9 @@ impl PdfProblem {
             }
             PdfProblem::PageTooLarge { .. } => "scale the document to A4 (or to the receipt's width) and resend it",
             PdfProblem::ImageTooLarge { .. } => "scan or export the images at 300 dpi or less and resend the document",
+            PdfProblem::UnpacksTooLarge => {
+                "open it in a PDF viewer, print it to a new PDF (\"Save as PDF\") and send that"
+            }
         }
     }
 }
@@ -150,10 +159,16 @@ pub fn inspect(bytes: &[u8], max_pages: u32) -> Result<PdfInfo, PdfProblem> {
 /// `width_dots` comes from a validated printer profile; it is clamped to 1..=[`MAX_THERMAL_WIDTH`].
 /// Every page's height is checked against [`MAX_THERMAL_ROWS`] before any page is drawn.
 pub fn rasterise_for_thermal(bytes: &[u8], width_dots: u32, max_pages: u32) -> Result<Vec<Bitmap>, PdfProblem> {
+    rasterise_first(bytes, width_dots, max_pages, usize::MAX)
+}
+
+/// [`rasterise_for_thermal`] for the first `first` pages only (a preview draws one).
+pub fn rasterise_first(bytes: &[u8], width_dots: u32, max_pages: u32, first: usize) -> Result<Vec<Bitmap>, PdfProblem> {
     let width = width_dots.clamp(1, MAX_THERMAL_WIDTH);
     guarded(|| {
         let pdf = open(bytes, max_pages)?;
-        let pages = pdf.pages();
+        let all = pdf.pages();
+        let pages = &all[..first.min(all.len())];
         let settings = InterpreterSettings::default();
         // Every page is measured and surveyed before any is drawn.
         let mut plans = Vec::with_capacity(pages.len());
@@ -187,6 +202,7 @@ fn open(bytes: &[u8], max_pages: u32) -> Result<Pdf, PdfProblem> {
     if !contains(tail, b"%%EOF") {
         return Err(PdfProblem::Truncated);
     }
+    check_unpacked_sizes(bytes)?;
     let pdf = match Pdf::new(bytes.to_vec()) {
         Ok(pdf) => pdf,
         Err(LoadPdfError::Decryption(
@@ -208,6 +224,79 @@ fn open(bytes: &[u8], max_pages: u32) -> Result<Pdf, PdfProblem> {
         return Err(PdfProblem::TooManyPages { pages, max: max_pages });
     }
     Ok(pdf)
+}
+
+/// One Flate stream may unpack to at most this much (a 600 dpi A4 page in colour is 100 MB raw;
+/// a printable document never needs more).
+pub const MAX_STREAM_BYTES: usize = 128 << 20;
+/// All Flate streams of a document together.
+pub const MAX_UNPACKED_BYTES: usize = 512 << 20;
+
+/// hayro inflates streams without a ceiling, so a 13 KB file can ask for gigabytes and the
+/// allocation failure ends the process. Every `stream` whose dictionary names `/FlateDecode` (once
+/// or chained) is unpacked here first, counting bytes under [`MAX_STREAM_BYTES`] per stream and
+/// [`MAX_UNPACKED_BYTES`] in all; object streams are streams too, so what they hold is counted.
+/// Damaged data is left for the parser to judge.
+fn check_unpacked_sizes(bytes: &[u8]) -> Result<(), PdfProblem> {
+    let mut total = 0usize;
+    let mut pos = 0;
+    while let Some(found) = find(&bytes[pos..], b"stream") {
+        let at = pos + found;
+        pos = at + b"stream".len();
+        if bytes[..at].ends_with(b"end") {
+            continue;
+        }
+        let mut start = pos;
+        if bytes.get(start) == Some(&b'\r') {
+            start += 1;
+        }
+        if bytes.get(start) == Some(&b'\n') {
+            start += 1;
+        }
+        let end = find(&bytes[start..], b"endstream").map_or(bytes.len(), |e| start + e);
+        // The stream's dictionary: back to its `obj` keyword, at most 4 KB.
+        let window = &bytes[at.saturating_sub(4096)..at];
+        let dictionary = match rfind(window, b"obj") {
+            Some(i) => &window[i..],
+            None => window,
+        };
+        let chained = count(dictionary, b"/FlateDecode");
+        if chained > 0 {
+            total += unpacked_size(&bytes[start..end], chained)?;
+            if total > MAX_UNPACKED_BYTES {
+                return Err(PdfProblem::UnpacksTooLarge);
+            }
+        }
+        pos = end;
+    }
+    Ok(())
+}
+
+/// The size of `data` after `times` rounds of zlib inflation, each under [`MAX_STREAM_BYTES`].
+fn unpacked_size(data: &[u8], times: usize) -> Result<usize, PdfProblem> {
+    use miniz_oxide::inflate::{decompress_to_vec_zlib_with_limit, TINFLStatus};
+    let mut current = std::borrow::Cow::Borrowed(data);
+    for _ in 0..times {
+        current = match decompress_to_vec_zlib_with_limit(&current, MAX_STREAM_BYTES) {
+            Ok(out) => std::borrow::Cow::Owned(out),
+            Err(error) if error.status == TINFLStatus::HasMoreOutput => return Err(PdfProblem::UnpacksTooLarge),
+            // Damaged or not zlib: what came out is what the parser can get at most.
+            Err(error) => std::borrow::Cow::Owned(error.output),
+        };
+    }
+    Ok(current.len())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|window| window == needle)
+}
+
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|window| window == needle)
+}
+
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|window| *window == needle).count()
 }
 
 fn page_count(pdf: &Pdf) -> u32 {

@@ -577,3 +577,33 @@ fn times_for_one_a4_page() {
         println!("{name} ({} bytes): inspect {inspect_time:?}, rasterise at 576 dots {raster_time:?}", bytes.len());
     }
 }
+
+// --- compressed-data bombs -----------------------------------------------------------------------
+
+/// A content stream of `zeros` zero bytes, Flate-compressed `times` times (`/Filter` names
+/// `/FlateDecode` that many times), as object 1000 of an otherwise good A4 document.
+fn with_bomb(zeros: usize, times: usize) -> Vec<u8> {
+    use miniz_oxide::deflate::compress_to_vec_zlib;
+    let mut data = vec![0u8; zeros];
+    for _ in 0..times {
+        data = compress_to_vec_zlib(&data, 9);
+    }
+    write_with(&[page(A4, rect(0.0, 0.0, 10.0, 10.0, 0.0))], |pdf| {
+        let mut stream = pdf.stream(Ref::new(1000), &data);
+        stream.insert(Name(b"Filter")).array().items(std::iter::repeat_n(Name(b"FlateDecode"), times));
+        stream.finish();
+        String::new()
+    })
+}
+
+#[test]
+fn compressed_data_that_unpacks_past_the_limits_is_refused_before_parsing() {
+    // 200 MB of zeros packed twice: a file of about 20 KB.
+    let bomb = with_bomb(200 << 20, 2);
+    assert!(bomb.len() < 30_000, "{} bytes", bomb.len());
+    assert_eq!(inspect(&bomb, 10).err(), Some(PdfProblem::UnpacksTooLarge));
+    assert_eq!(rasterise_for_thermal(&bomb, 576, 10).err(), Some(PdfProblem::UnpacksTooLarge));
+    // The same stream a sensible size goes through.
+    let fine = with_bomb(1 << 20, 2);
+    assert_eq!(inspect(&fine, 10).map(|info| info.pages), Ok(1));
+}
