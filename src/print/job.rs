@@ -78,7 +78,7 @@ pub enum PrintError {
     InvalidDocument(String),
     #[error("{0}")]
     InvalidRequest(String),
-    #[error("idempotency key `{0}` was already used for a different document")]
+    #[error("idempotency key `{0}` was already used for a different document or printer")]
     IdempotencyConflict(String),
     #[error("no print job `{0}`")]
     NotFound(String),
@@ -366,7 +366,14 @@ impl PrintService {
     /// drawn at its printable width and sent as raster.
     fn pdf_for_thermal(&self, request: &SubmitPrint, settings: &PrinterSettings) -> Result<Vec<u8>, PrintError> {
         let max_pages = self.inner.config.max_pdf_pages.min(MAX_THERMAL_PDF_PAGES);
-        let info = render::pdf::inspect(&request.bytes, max_pages)?;
+        let info = match render::pdf::inspect(&request.bytes, max_pages) {
+            Err(render::pdf::PdfProblem::TooManyPages { pages, .. }) if max_pages == MAX_THERMAL_PDF_PAGES => {
+                return Err(PrintError::InvalidDocument(format!(
+                    "the PDF has {pages} pages; at most {MAX_THERMAL_PDF_PAGES} pages of a PDF go to a receipt printer in one job"
+                )));
+            }
+            other => other?,
+        };
         let (width_mm, _) = info.largest_page_mm;
         if width_mm > settings.paper_width_mm as f32 + THERMAL_WIDTH_SLACK_MM && !request.fit_to_width {
             return Err(PrintError::PdfTooWide { width_mm, paper_mm: settings.paper_width_mm });

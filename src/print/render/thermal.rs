@@ -122,8 +122,15 @@ pub fn queue_ticket(office: &Office, ticket: &QueueTicket, printer: ThermalPrint
     let mut out = Ticket::new(printer);
     out.office(office)?;
     out.centre("SỐ THỨ TỰ CỦA QUÝ VỊ", Face::Regular, BODY)?;
-    // The number fills about a quarter of the paper's width per character line.
-    let number_size = (printer.width_dots as f32 * 0.24).clamp(72.0, 160.0);
+    // The number is as large as the paper allows, on one line: a long one is made smaller.
+    let mut number_size = (printer.width_dots as f32 * 0.24).clamp(72.0, 160.0);
+    let fits = |size: f32| {
+        counter_agent_driver_escpos::text::measure(&ticket.number, TextStyle::new(Face::Bold, size, Align::Center))
+            <= printer.width_dots as f32
+    };
+    while number_size > 24.0 && !fits(number_size) {
+        number_size -= 8.0;
+    }
     out.centre(&ticket.number, Face::Bold, number_size)?;
     out.centre(&ticket.service, Face::Bold, 30.0)?;
     if let Some(priority) = &ticket.priority {

@@ -113,3 +113,16 @@ fn dates_read_the_vietnamese_way() {
     assert_eq!(weekday(1970, 1, 1), "thứ Năm");
     assert_eq!(weekday(2000, 3, 1), "thứ Tư");
 }
+
+#[test]
+fn a_long_ticket_number_shrinks_to_stay_on_one_line() {
+    let long = QueueTicket { number: "A-12345678".into(), follow_url: None, ..ticket() };
+    let short = QueueTicket { follow_url: None, ..ticket() };
+    let height = |ticket: &QueueTicket| {
+        let bytes = queue_ticket(&office(), ticket, printer(384, false, false)).expect("fits");
+        render_preview(&bytes, 384).expect("interprets").image.height()
+    };
+    // A second line of the number would add about 90 rows at 384 dots; a smaller single line is
+    // not taller than the short number's line.
+    assert!(height(&long) <= height(&short), "{} vs {}", height(&long), height(&short));
+}
