@@ -106,9 +106,13 @@ class ClerkError extends Error {
 /** @type {Record<string, string>} */
 const STATE_TEXT = { ready: "Sẵn sàng", busy: "Đang bận", offline: "Ngoại tuyến", error: "Lỗi" };
 
-/** @param {string} state */
-function deviceStateText(state) {
-  return STATE_TEXT[state] ?? unknownCodeTextVi(state);
+/** A condition a clerk fixes by hand reads as what it is, not as a fault of the device. */
+const REASON_BADGE_TEXT = { paper_out: "Hết giấy", cover_open: "Nắp mở", jammed: "Kẹt giấy", feeder_empty: "Khay trống" };
+
+/** @param {string} state @param {string | null | undefined} [reason] */
+function deviceStateText(state, reason) {
+  const fixable = state === "error" && reason ? REASON_BADGE_TEXT[/** @type {keyof typeof REASON_BADGE_TEXT} */ (reason)] : undefined;
+  return fixable ?? STATE_TEXT[state] ?? unknownCodeTextVi(state);
 }
 
 /** Why the agent refuses this page: it serves it, but outside demo mode (or the origin is not listed). */
@@ -652,7 +656,7 @@ class DemoPage {
     const scan = this.scan;
     const items = [...this.devices.values()].map((device) => {
       const state = device.status.state;
-      const badge = el("span", { class: `badge badge-${state}` }, [deviceStateText(state)]);
+      const badge = el("span", { class: `badge badge-${state}` }, [deviceStateText(state, device.status.reason)]);
       const reason = device.status.message ?? (device.status.reason ? reasonTextVi(device.status.reason) : "");
       // What this page is doing with the device, so “Đang bận” is not a mystery.
       let note = "";
@@ -1307,8 +1311,8 @@ class DemoPage {
     button.setAttribute("aria-pressed", String(paperOut));
     button.textContent = paperOut ? "Nạp giấy" : "Mô phỏng hết giấy";
     $("print-demo-note").textContent = paperOut
-      ? `Máy ${device.id} đang “hết giấy”: lệnh in gửi tới sẽ chờ. Bấm “Nạp giấy” để máy tự in tiếp.`
-      : `Giả lập máy ${device.id} hết giấy để xem lệnh in chờ rồi tự in tiếp khi nạp giấy.`;
+      ? `${kindText(device)} đang “hết giấy”: lệnh in gửi tới sẽ chờ. Bấm “Nạp giấy” để máy tự in tiếp.`
+      : `Giả lập ${kindText(device).toLowerCase()} hết giấy để xem lệnh in chờ rồi tự in tiếp khi nạp giấy.`;
   }
 
   /**

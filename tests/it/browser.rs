@@ -253,7 +253,7 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
     // A fault shows up live, through the event stream (the page does not poll).
     page.wait_for("the event stream", "document.getElementById('connection').dataset.state === 'ok'", WAIT).await;
     agent.sim.set_fault("receipt", Some(StatusReason::PaperOut));
-    wait_for_device(&page, "receipt", "Lỗi", StatusReason::PaperOut.message_vi()).await;
+    wait_for_device(&page, "receipt", "Hết giấy", StatusReason::PaperOut.message_vi()).await;
     agent.sim.set_fault("receipt", None);
     wait_for_device(&page, "receipt", "Sẵn sàng", "").await;
 
@@ -291,7 +291,7 @@ async fn demo_page_from_another_origin_pairs_watches_scans_and_prints() {
     // A job the printer cannot take waits, in Vietnamese; one that cannot be printed any more
     // (its spooled bytes are gone) fails with a Vietnamese reason, never a bare code.
     agent.sim.set_fault("receipt", Some(StatusReason::PaperOut));
-    wait_for_device(&page, "receipt", "Lỗi", StatusReason::PaperOut.message_vi()).await;
+    wait_for_device(&page, "receipt", "Hết giấy", StatusReason::PaperOut.message_vi()).await;
     page.eval("document.getElementById('print-receipt-thermal').click()").await;
     let waiting = page
         .wait_for(
@@ -403,7 +403,7 @@ async fn demo_page_served_by_the_agent_finds_its_files_and_pairs() {
     assert_eq!(devices.as_array().map(Vec::len), Some(4));
     page.wait_for("the event stream", "document.getElementById('connection').dataset.state === 'ok'", WAIT).await;
     agent.sim.set_fault("a4", Some(StatusReason::CoverOpen));
-    wait_for_device(&page, "a4", "Lỗi", StatusReason::CoverOpen.message_vi()).await;
+    wait_for_device(&page, "a4", "Nắp mở", StatusReason::CoverOpen.message_vi()).await;
     // When the stream drops, the client reconnects with a fresh ticket and `since`, so the
     // status change published while it was away still arrives (replayed, not refetched).
     page.eval("window.__sockets[0].close()").await;
@@ -1010,7 +1010,7 @@ async fn demo_page_prints_templates_with_previews_and_a_simulated_paper_out() {
                   document.getElementById('print-demo-paper').getAttribute('aria-pressed')]";
     assert_eq!(page.eval(toggle).await, serde_json::json!(["Mô phỏng hết giấy", "false"]));
     page.eval("document.getElementById('print-demo-paper').click()").await;
-    wait_for_device(&page, "receipt", "Lỗi", StatusReason::PaperOut.message_vi()).await;
+    wait_for_device(&page, "receipt", "Hết giấy", StatusReason::PaperOut.message_vi()).await;
     assert_eq!(page.eval(toggle).await, serde_json::json!(["Nạp giấy", "true"]));
     page.eval("document.getElementById('print-receipt-thermal').click()").await;
     let waiting = wait_for_job(&page, "Giấy tiếp nhận (khổ nhỏ) → receipt", "waiting").await;
