@@ -150,6 +150,15 @@ pub fn device_status(status: &Status) -> DeviceStatus {
     }
 }
 
+/// Before a job: a printer that says it cannot print gets nothing, and the daemon keeps the job
+/// waiting. No answer is not a reason to hold the job.
+fn refuse_if_stopped(status: Option<Status>) -> Result<(), DriverError> {
+    match status.filter(Status::stops_printing).and_then(|status| device_status(&status).reason) {
+        Some(reason) => Err(DriverError::Fault { reason }),
+        None => Ok(()),
+    }
+}
+
 fn tcp_error(error: TcpError) -> DriverError {
     match error {
         TcpError::Resolve { .. } | TcpError::Connect { .. } => DriverError::NotFound { detail: error.to_string() },
@@ -194,14 +203,15 @@ impl EscposPrinter {
         self.settings.escpos.status != EscposStatus::None
     }
 
-    /// The job's bytes with the driver's additions around them.
-    fn wire_bytes(&self, job: &[u8]) -> Vec<u8> {
+    /// The job's bytes with the driver's additions around them: `GS a` for ASB profiles, and the
+    /// `GS r 1` barrier where the link can read its answer.
+    fn wire_bytes(&self, job: &[u8], barrier: bool) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(job.len() + 6);
         if self.settings.escpos.status == EscposStatus::Asb {
             bytes.extend_from_slice(&automatic_status_back(ASB_ALL));
         }
         bytes.extend_from_slice(job);
-        if self.asks_status() {
+        if barrier {
             bytes.extend_from_slice(&BARRIER);
         }
         bytes
@@ -209,14 +219,9 @@ impl EscposPrinter {
 
     fn print_tcp(&self, address: &str, job: &[u8], watch: &mut PrintWatch<'_>) -> Result<(), DriverError> {
         if self.asks_status() {
-            if let Some(status) = tcp::query_status(address, self.deadlines).map_err(tcp_error)? {
-                if let Some(reason) = device_status(&status).reason.filter(|_| status.stops_printing()) {
-                    // Nothing sent: the daemon keeps the job waiting and tries again.
-                    return Err(DriverError::Fault { reason });
-                }
-            }
+            refuse_if_stopped(tcp::query_status(address, self.deadlines).map_err(tcp_error)?)?;
         }
-        let bytes = self.wire_bytes(job);
+        let bytes = self.wire_bytes(job, self.asks_status());
         let mut held = false;
         let mut on_stall = |event: StallEvent| match event {
             StallEvent::Stalled { sent, status, stalled_for } => {
@@ -259,31 +264,18 @@ impl EscposPrinter {
 
     fn print_serial(&self, link: &SerialLink, job: &[u8]) -> Result<(), DriverError> {
         if self.asks_status() {
-            if let Some(status) = serial::query_status(link, self.deadlines).map_err(serial_error)? {
-                if let Some(reason) = device_status(&status).reason.filter(|_| status.stops_printing()) {
-                    return Err(DriverError::Fault { reason });
-                }
-            }
+            refuse_if_stopped(serial::query_status(link, self.deadlines).map_err(serial_error)?)?;
         }
         // A serial line has no connection to keep: a stall mid-job fails it as interrupted.
-        serial::send(link, &self.wire_bytes_without_barrier(job), self.deadlines).map_err(serial_error)?;
+        serial::send(link, &self.wire_bytes(job, false), self.deadlines).map_err(serial_error)?;
         Ok(())
     }
 
     fn print_file(&self, path: &std::path::Path, job: &[u8]) -> Result<(), DriverError> {
         let mut file = std::fs::OpenOptions::new().write(true).open(path).map_err(|error| file_error(path, error))?;
         // The usblp driver takes data as fast as the printer does; no barrier over this link.
-        let bytes = self.wire_bytes_without_barrier(job);
+        let bytes = self.wire_bytes(job, false);
         file.write_all(&bytes).and_then(|()| file.flush()).map_err(DriverError::Io)
-    }
-
-    fn wire_bytes_without_barrier(&self, job: &[u8]) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(job.len() + 3);
-        if self.settings.escpos.status == EscposStatus::Asb {
-            bytes.extend_from_slice(&automatic_status_back(ASB_ALL));
-        }
-        bytes.extend_from_slice(job);
-        bytes
     }
 }
 
