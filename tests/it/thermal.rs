@@ -343,3 +343,31 @@ async fn a_ticket_on_a_serial_printer_waits_through_paper_out_and_prints_once_pa
     assert_eq!(decode_qr(&preview.image), ["https://motcua.example.gov.vn/hang-doi/A1023"]);
     agent.stop().await;
 }
+
+#[tokio::test]
+async fn a_job_held_half_printed_can_be_cancelled_and_is_never_sent_again() {
+    let fake = FakeEscpos::start_tcp(Behaviour::RunsOutAfter(3_000)).expect("fake printer");
+    let agent = start_with_tcp_printer(&fake).await;
+    let token = agent.clerk_token();
+    let mut raw = vec![0x1B, b'@'];
+    for row in 0..4_000u32 {
+        raw.extend_from_slice(format!("Dòng {row:04} — Hẹn trả kết quả\n").as_bytes());
+    }
+    let body = json!({"device": "counter-printer", "idempotency_key": "held", "escpos": b64(&raw)});
+    let id = submit(&agent, &token, &body).await;
+    agent.wait_for(&format!("/v1/prints/{id}"), &token, |j| j["state"] == "waiting").await;
+    let response = agent.delete(&format!("/v1/prints/{id}"), &token).send().await.expect("send");
+    assert_eq!(response.status(), 200, "a held job may be given up");
+    agent.wait_for(&format!("/v1/prints/{id}"), &token, |j| j["state"] == "cancelled").await;
+    // Paper loaded afterwards: the printer prints what the network had already taken (on loopback
+    // all of it), and the agent sends nothing more.
+    fake.set_behaviour(Behaviour::Ready);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let jobs = job_bytes(&fake);
+    assert_eq!(jobs.len(), 1, "one connection, never a second attempt");
+    let taken = jobs[0].strip_suffix(&[0x1D, b'r', 1]).unwrap_or(&jobs[0]);
+    assert!(raw.starts_with(taken), "the job's bytes once, in order");
+    let job = agent.get(&format!("/v1/prints/{id}"), &token).send().await.expect("send");
+    assert_eq!(job.json::<Value>().await.expect("json")["state"], "cancelled", "still cancelled, not resent");
+    agent.stop().await;
+}
